@@ -1,0 +1,224 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace TriageEngine.Dicom;
+
+/// <summary>An ordered set of data elements (a dataset or a sequence item).</summary>
+public sealed class DicomDataset : IEnumerable<DicomElement>
+{
+    private readonly SortedList<uint, DicomElement> _elements = [];
+
+    public int Count => _elements.Count;
+
+    public DicomElement? this[DicomTag tag] => _elements.TryGetValue(tag.Value, out var e) ? e : null;
+
+    public bool Contains(DicomTag tag) => _elements.ContainsKey(tag.Value);
+
+    /// <summary>Text encoding from Specific Character Set (default repertoire, Latin-1 or UTF-8 for now).</summary>
+    public Encoding TextEncoding
+    {
+        get
+        {
+            var cs = GetString(DicomTags.SpecificCharacterSet);
+            return DicomCharacterSets.Resolve(cs);
+        }
+    }
+
+    public void Add(DicomElement element)
+    {
+        ArgumentNullException.ThrowIfNull(element);
+        _elements[element.Tag.Value] = element;
+    }
+
+    public bool Remove(DicomTag tag) => _elements.Remove(tag.Value);
+
+    public IEnumerator<DicomElement> GetEnumerator() => _elements.Values.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    // ---- writers (values are stored little endian, padded to even length) ----
+
+    public DicomDataset AddString(DicomTag tag, DicomVR vr, string? value)
+    {
+        var text = value ?? "";
+        var bytes = (vr is DicomVR.PN or DicomVR.LO or DicomVR.SH or DicomVR.LT or DicomVR.ST or DicomVR.UT or DicomVR.UC)
+            ? TextEncoding.GetBytes(text)
+            : Encoding.ASCII.GetBytes(text);
+        if ((bytes.Length & 1) == 1)
+        {
+            Array.Resize(ref bytes, bytes.Length + 1);
+            bytes[^1] = DicomVRInfo.PaddingByte(vr);
+        }
+
+        Add(new DicomElement(tag, vr, bytes));
+        return this;
+    }
+
+    public DicomDataset AddStrings(DicomTag tag, DicomVR vr, params IEnumerable<string> values) =>
+        AddString(tag, vr, string.Join('\\', values));
+
+    public DicomDataset AddDecimals(DicomTag tag, params IEnumerable<double> values) =>
+        AddString(tag, DicomVR.DS, string.Join('\\', values.Select(FormatDecimalString)));
+
+    public DicomDataset AddInteger(DicomTag tag, long value) =>
+        AddString(tag, DicomVR.IS, value.ToString(CultureInfo.InvariantCulture));
+
+    public DicomDataset AddUInt16(DicomTag tag, params ushort[] values)
+    {
+        var b = new byte[values.Length * 2];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), values[i]);
+        }
+
+        Add(new DicomElement(tag, DicomVR.US, b));
+        return this;
+    }
+
+    public DicomDataset AddUInt32(DicomTag tag, params uint[] values)
+    {
+        var b = new byte[values.Length * 4];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(i * 4), values[i]);
+        }
+
+        Add(new DicomElement(tag, DicomVR.UL, b));
+        return this;
+    }
+
+    public DicomDataset AddBytes(DicomTag tag, DicomVR vr, ReadOnlyMemory<byte> value)
+    {
+        if ((value.Length & 1) == 1)
+        {
+            var padded = new byte[value.Length + 1];
+            value.Span.CopyTo(padded);
+            value = padded;
+        }
+
+        Add(new DicomElement(tag, vr, value));
+        return this;
+    }
+
+    public DicomDataset AddSequence(DicomTag tag, params IReadOnlyList<DicomDataset> items)
+    {
+        Add(new DicomElement(tag, items));
+        return this;
+    }
+
+    /// <summary>DS values are at most 16 characters (PS3.5 Table 6.2-1).</summary>
+    public static string FormatDecimalString(double value)
+    {
+        if (double.IsNaN(value) || double.IsInfinity(value))
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), "DS cannot hold NaN or infinity.");
+        }
+
+        for (var digits = 15; digits > 0; digits--)
+        {
+            var s = value.ToString("G" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+            if (s.Length <= 16)
+            {
+                return s;
+            }
+        }
+
+        return value.ToString("E6", CultureInfo.InvariantCulture);
+    }
+
+    // ---- readers ----
+
+    /// <summary>The whole value as text (all values, backslash-separated), trailing padding removed; null when absent.</summary>
+    public string? GetRawString(DicomTag tag)
+    {
+        var e = this[tag];
+        if (e is null || e.Items is not null || e.Fragments is not null)
+        {
+            return null;
+        }
+
+        var enc = e.VR is DicomVR.PN or DicomVR.LO or DicomVR.SH or DicomVR.LT or DicomVR.ST or DicomVR.UT or DicomVR.UC
+            ? (tag == DicomTags.SpecificCharacterSet ? Encoding.ASCII : TextEncoding)
+            : Encoding.Latin1;
+        return enc.GetString(e.Value.Span).TrimEnd('\0', ' ');
+    }
+
+    /// <summary>The first value of a string element, trimmed; null when absent or empty.</summary>
+    public string? GetString(DicomTag tag)
+    {
+        var raw = GetRawString(tag);
+        if (raw is null)
+        {
+            return null;
+        }
+
+        var e = this[tag]!;
+        var first = DicomVRInfo.IsSingleValuedText(e.VR) ? raw : raw.Split('\\')[0];
+        first = first.Trim();
+        return first.Length == 0 ? null : first;
+    }
+
+    public string[] GetStrings(DicomTag tag)
+    {
+        var raw = GetRawString(tag);
+        return string.IsNullOrEmpty(raw) ? [] : raw.Split('\\').Select(s => s.Trim()).ToArray();
+    }
+
+    /// <summary>Numeric value <paramref name="index"/> of a binary (US, SS, UL, SL, FL, FD) or text (DS, IS) element.</summary>
+    public bool TryGetDouble(DicomTag tag, int index, out double value)
+    {
+        value = 0;
+        var e = this[tag];
+        if (e is null || e.Items is not null || e.Fragments is not null)
+        {
+            return false;
+        }
+
+        var s = e.Value.Span;
+        switch (e.VR)
+        {
+            case DicomVR.US when s.Length >= (index + 1) * 2:
+                value = BinaryPrimitives.ReadUInt16LittleEndian(s[(index * 2)..]);
+                return true;
+            case DicomVR.SS when s.Length >= (index + 1) * 2:
+                value = BinaryPrimitives.ReadInt16LittleEndian(s[(index * 2)..]);
+                return true;
+            case DicomVR.UL when s.Length >= (index + 1) * 4:
+                value = BinaryPrimitives.ReadUInt32LittleEndian(s[(index * 4)..]);
+                return true;
+            case DicomVR.SL when s.Length >= (index + 1) * 4:
+                value = BinaryPrimitives.ReadInt32LittleEndian(s[(index * 4)..]);
+                return true;
+            case DicomVR.FL when s.Length >= (index + 1) * 4:
+                value = BinaryPrimitives.ReadSingleLittleEndian(s[(index * 4)..]);
+                return true;
+            case DicomVR.FD when s.Length >= (index + 1) * 8:
+                value = BinaryPrimitives.ReadDoubleLittleEndian(s[(index * 8)..]);
+                return true;
+            case DicomVR.DS or DicomVR.IS or DicomVR.UN or DicomVR.LO or DicomVR.SH or DicomVR.CS:
+                var parts = GetStrings(tag);
+                return index < parts.Length
+                    && double.TryParse(parts[index], NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+            default:
+                return false;
+        }
+    }
+
+    public double? GetDouble(DicomTag tag, int index = 0) => TryGetDouble(tag, index, out var v) ? v : null;
+
+    public double GetDoubleOrDefault(DicomTag tag, double fallback, int index = 0) => TryGetDouble(tag, index, out var v) ? v : fallback;
+
+    public int? GetInt(DicomTag tag, int index = 0) => TryGetDouble(tag, index, out var v) ? (int)Math.Round(v) : null;
+
+    public double[] GetDoubles(DicomTag tag)
+    {
+        var list = new List<double>();
+        for (var i = 0; TryGetDouble(tag, i, out var v); i++)
+        {
+            list.Add(v);
+        }
+
+        return [.. list];
+    }
+}

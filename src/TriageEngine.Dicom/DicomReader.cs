@@ -1,0 +1,466 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace TriageEngine.Dicom;
+
+/// <summary>Limits checked before anything is allocated or walked.</summary>
+public sealed record DicomReadOptions
+{
+    public static readonly DicomReadOptions Default = new();
+
+    /// <summary>Stop at the first pixel data element (header-only parse).</summary>
+    public bool StopAtPixelData { get; init; }
+
+    /// <summary>Longest single value accepted, in bytes.</summary>
+    public long MaxElementLength { get; init; } = int.MaxValue;
+
+    /// <summary>Deepest sequence nesting accepted.</summary>
+    public int MaxDepth { get; init; } = 32;
+
+    /// <summary>Most sequence items and fragments in one file.</summary>
+    public int MaxItems { get; init; } = 1_000_000;
+
+    /// <summary>Largest inflated size for deflated transfer syntaxes.</summary>
+    public long MaxInflatedLength { get; init; } = 1L << 30;
+}
+
+/// <summary>Parses a DICOM Part 10 file (or a meta-less dataset) held in memory. Values are slices of the buffer.</summary>
+public sealed class DicomReader
+{
+    private const uint UndefinedLength = 0xFFFFFFFF;
+    private static readonly DicomTag s_item = new(0xFFFE, 0xE000);
+    private static readonly DicomTag s_itemDelimitation = new(0xFFFE, 0xE00D);
+    private static readonly DicomTag s_sequenceDelimitation = new(0xFFFE, 0xE0DD);
+
+    private readonly DicomReadOptions _options;
+    private ReadOnlyMemory<byte> _buffer;
+    private int _itemCount;
+    private long _baseOffset;
+
+    private DicomReader(ReadOnlyMemory<byte> buffer, DicomReadOptions options)
+    {
+        _buffer = buffer;
+        _options = options;
+    }
+
+    /// <summary>Parses a whole file image.</summary>
+    public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null)
+    {
+        var reader = new DicomReader(buffer, options ?? DicomReadOptions.Default);
+        return reader.ReadFile();
+    }
+
+    public static bool HasPart10Preamble(ReadOnlySpan<byte> head) =>
+        head.Length >= 132 && head[128] == (byte)'D' && head[129] == (byte)'I' && head[130] == (byte)'C' && head[131] == (byte)'M';
+
+    private DicomFile ReadFile()
+    {
+        var span = _buffer.Span;
+        var pos = 0;
+        var meta = new DicomDataset();
+        var hasPreamble = HasPart10Preamble(span);
+        if (hasPreamble)
+        {
+            pos = 132;
+        }
+        else if (span.Length >= 4 && span[0] == (byte)'D' && span[1] == (byte)'I' && span[2] == (byte)'C' && span[3] == (byte)'M')
+        {
+            pos = 4; // no preamble, but a DICM prefix
+        }
+
+        // File meta information: explicit VR little endian, group 0002.
+        if (span.Length - pos >= 8 && BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]) == 0x0002)
+        {
+            pos = ReadElements(meta, pos, _buffer.Length, depth: 0, explicitVR: true, bigEndian: false, stopAtPixelData: false, metaOnly: true);
+        }
+        else if (hasPreamble)
+        {
+            DicomFormatException.Throw(DicomErrorCode.InvalidMetaInformation, pos, null, "Part 10 preamble without file meta information");
+        }
+
+        TransferSyntax ts;
+        var tsUid = meta.GetString(DicomTags.TransferSyntaxUID);
+        if (tsUid is not null)
+        {
+            ts = TransferSyntax.FromUid(tsUid);
+        }
+        else
+        {
+            ts = DetectTransferSyntax(span[pos..], pos);
+        }
+
+        var dataStart = pos;
+        if (ts.IsDeflated)
+        {
+            _buffer = Inflate(_buffer[pos..]);
+            _baseOffset = pos;
+            dataStart = 0;
+        }
+
+        var dataset = new DicomDataset();
+        ReadElements(dataset, dataStart, _buffer.Length, depth: 0, ts.IsExplicitVR, ts.IsBigEndian, _options.StopAtPixelData, metaOnly: false);
+        if (meta.Count == 0 && dataset.Count == 0)
+        {
+            DicomFormatException.Throw(DicomErrorCode.NotDicom, 0, null, "no DICOM elements found");
+        }
+
+        return new DicomFile(meta, dataset, ts);
+    }
+
+    private static TransferSyntax DetectTransferSyntax(ReadOnlySpan<byte> s, int offset)
+    {
+        if (s.Length < 8)
+        {
+            DicomFormatException.Throw(DicomErrorCode.NotDicom, offset, null, "not a DICOM file (too short)");
+        }
+
+        var group = BinaryPrimitives.ReadUInt16LittleEndian(s);
+        var groupBE = BinaryPrimitives.ReadUInt16BigEndian(s);
+        var vr = DicomVRInfo.FromBytes(s[4], s[5]);
+        if (group is 0x0008 or 0x0002 or 0x0010 or 0x0018 or 0x0020 or 0x0028)
+        {
+            return vr != DicomVR.None ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+        }
+
+        if (groupBE is 0x0008 or 0x0002 && vr != DicomVR.None)
+        {
+            return TransferSyntax.ExplicitVRBigEndian;
+        }
+
+        DicomFormatException.Throw(DicomErrorCode.NotDicom, offset, null, "not a DICOM file (no preamble and no recognisable dataset)");
+        return null;
+    }
+
+    private ReadOnlyMemory<byte> Inflate(ReadOnlyMemory<byte> deflated)
+    {
+        using var input = new MemoryStream(deflated.ToArray(), writable: false);
+        using var z = new DeflateStream(input, CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        var chunk = new byte[81920];
+        try
+        {
+            int n;
+            while ((n = z.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                if (output.Length + n > _options.MaxInflatedLength)
+                {
+                    DicomFormatException.Throw(DicomErrorCode.LengthLimitExceeded, _baseOffset, null, "deflated dataset inflates beyond the limit");
+                }
+
+                output.Write(chunk, 0, n);
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DicomFormatException(DicomErrorCode.InvalidValue, _baseOffset, null, "deflated dataset is corrupt: " + ex.Message);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>Reads elements into <paramref name="target"/> from <paramref name="pos"/> until <paramref name="end"/>
+    /// or an item delimiter; returns the position after what was consumed.</summary>
+    private int ReadElements(DicomDataset target, int pos, int end, int depth, bool explicitVR, bool bigEndian, bool stopAtPixelData, bool metaOnly)
+    {
+        var span = _buffer.Span;
+        while (pos < end)
+        {
+            if (end - pos < 8)
+            {
+                // trailing padding of fewer than 8 bytes after the dataset is tolerated at top level
+                if (depth == 0 && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
+                {
+                    return end;
+                }
+
+                DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(pos), null, "dataset ends inside an element header");
+            }
+
+            var headerPos = pos;
+            var group = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(span[pos..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
+            if (metaOnly && group != 0x0002)
+            {
+                return pos;
+            }
+
+            var element = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(span[(pos + 2)..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[(pos + 2)..]);
+            var tag = new DicomTag(group, element);
+            if (group == 0xFFFE)
+            {
+                // delimiters are read little endian in the item context
+                var delimLength = ReadUInt32(span[(pos + 4)..], bigEndian);
+                if (tag == s_itemDelimitation)
+                {
+                    return pos + 8; // caller handles the item end
+                }
+
+                if (depth == 0 && tag == s_sequenceDelimitation && delimLength == 0)
+                {
+                    pos += 8; // stray delimiter at top level: skip
+                    continue;
+                }
+
+                DicomFormatException.Throw(DicomErrorCode.InvalidItem, Abs(pos), tag, "unexpected item tag in dataset");
+            }
+
+            pos += 4;
+            DicomVR vr;
+            uint length;
+            if (explicitVR || group == 0x0002)
+            {
+                vr = DicomVRInfo.FromBytes(span[pos], span[pos + 1]);
+                if (vr == DicomVR.None)
+                {
+                    // Some writers emit implicit VR elements in explicit files; fall back to the dictionary if the
+                    // bytes are not letters, else reject.
+                    if (span[pos] is >= (byte)'A' and <= (byte)'Z' && span[pos + 1] is >= (byte)'A' and <= (byte)'Z')
+                    {
+                        vr = DicomVR.UN;
+                        if (end - pos < 8)
+                        {
+                            DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(headerPos), tag, "truncated element header");
+                        }
+
+                        length = ReadUInt32(span[(pos + 4)..], bigEndian);
+                        pos += 8;
+                    }
+                    else
+                    {
+                        DicomFormatException.Throw(DicomErrorCode.InvalidVR, Abs(pos), tag, $"invalid VR bytes 0x{span[pos]:X2}{span[pos + 1]:X2}");
+                        return pos;
+                    }
+                }
+                else if (DicomVRInfo.HasLongLength(vr))
+                {
+                    if (end - pos < 8)
+                    {
+                        DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(headerPos), tag, "truncated element header");
+                    }
+
+                    length = ReadUInt32(span[(pos + 4)..], bigEndian);
+                    pos += 8;
+                }
+                else
+                {
+                    length = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(span[(pos + 2)..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[(pos + 2)..]);
+                    pos += 4;
+                }
+            }
+            else
+            {
+                vr = DicomDictionary.LookupVR(tag);
+                if (vr == DicomVR.None)
+                {
+                    vr = DicomVR.UN;
+                }
+
+                length = ReadUInt32(span[pos..], bigEndian);
+                pos += 4;
+            }
+
+            var isPixelData = tag == DicomTags.PixelData && depth == 0;
+            if (isPixelData && stopAtPixelData)
+            {
+                return end;
+            }
+
+            if (length == UndefinedLength)
+            {
+                if (vr == DicomVR.SQ || (vr == DicomVR.UN && !isPixelData) || (!explicitVR && vr == DicomVR.UN))
+                {
+                    // UN of undefined length is a sequence encoded implicit VR little endian (PS3.5 §6.2.2)
+                    var items = new List<DicomDataset>();
+                    var seqExplicit = vr == DicomVR.SQ && explicitVR;
+                    pos = ReadSequenceItems(items, pos, end, depth + 1, seqExplicit, vr == DicomVR.SQ && bigEndian, tag, undefinedLength: true);
+                    target.Add(new DicomElement(tag, items) { SourceOffset = Abs(headerPos) });
+                    continue;
+                }
+
+                if (isPixelData || tag == DicomTags.PixelData)
+                {
+                    pos = ReadFragments(target, tag, vr, pos, end, headerPos);
+                    continue;
+                }
+
+                DicomFormatException.Throw(DicomErrorCode.InvalidLength, Abs(headerPos), tag, $"undefined length on a {DicomVRInfo.Code(vr)} element");
+            }
+
+            if (length > _options.MaxElementLength)
+            {
+                DicomFormatException.Throw(DicomErrorCode.LengthLimitExceeded, Abs(headerPos), tag, $"element length {length} exceeds the limit {_options.MaxElementLength}");
+            }
+
+            if (length > (uint)(end - pos))
+            {
+                DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(headerPos), tag, $"element length {length} runs past the end of the data ({end - pos} bytes left)");
+            }
+
+            var len = (int)length;
+            if (vr == DicomVR.SQ)
+            {
+                var items = new List<DicomDataset>();
+                ReadSequenceItems(items, pos, pos + len, depth + 1, explicitVR, bigEndian, tag, undefinedLength: false);
+                target.Add(new DicomElement(tag, items) { SourceOffset = Abs(headerPos) });
+            }
+            else
+            {
+                var value = _buffer.Slice(pos, len);
+                if (bigEndian)
+                {
+                    value = SwapToLittleEndian(value, vr);
+                }
+
+                target.Add(new DicomElement(tag, vr, value) { SourceOffset = Abs(headerPos) });
+            }
+
+            pos += len;
+        }
+
+        return pos;
+    }
+
+    private int ReadSequenceItems(List<DicomDataset> items, int pos, int end, int depth, bool explicitVR, bool bigEndian, DicomTag sequenceTag, bool undefinedLength)
+    {
+        if (depth > _options.MaxDepth)
+        {
+            DicomFormatException.Throw(DicomErrorCode.DepthLimitExceeded, Abs(pos), sequenceTag, $"sequence nesting deeper than {_options.MaxDepth}");
+        }
+
+        var span = _buffer.Span;
+        while (true)
+        {
+            if (!undefinedLength && pos >= end)
+            {
+                return pos;
+            }
+
+            if (end - pos < 8)
+            {
+                DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(pos), sequenceTag, "sequence ends before its delimiter");
+            }
+
+            var group = ReadUInt16(span[pos..], bigEndian);
+            var element = ReadUInt16(span[(pos + 2)..], bigEndian);
+            var tag = new DicomTag(group, element);
+            var length = ReadUInt32(span[(pos + 4)..], bigEndian);
+            pos += 8;
+            if (tag == s_sequenceDelimitation)
+            {
+                return pos;
+            }
+
+            if (tag != s_item)
+            {
+                DicomFormatException.Throw(DicomErrorCode.InvalidItem, Abs(pos - 8), sequenceTag, $"expected an item in sequence, found {tag}");
+            }
+
+            if (++_itemCount > _options.MaxItems)
+            {
+                DicomFormatException.Throw(DicomErrorCode.ItemLimitExceeded, Abs(pos - 8), sequenceTag, $"more than {_options.MaxItems} items");
+            }
+
+            var item = new DicomDataset();
+            if (length == UndefinedLength)
+            {
+                pos = ReadElements(item, pos, end, depth, explicitVR, bigEndian, stopAtPixelData: false, metaOnly: false);
+            }
+            else
+            {
+                if (length > (uint)(end - pos))
+                {
+                    DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(pos - 8), sequenceTag, $"item length {length} runs past the end of its sequence");
+                }
+
+                ReadElements(item, pos, pos + (int)length, depth, explicitVR, bigEndian, stopAtPixelData: false, metaOnly: false);
+                pos += (int)length;
+            }
+
+            items.Add(item);
+        }
+    }
+
+    private int ReadFragments(DicomDataset target, DicomTag tag, DicomVR vr, int pos, int end, int headerPos)
+    {
+        var span = _buffer.Span;
+        var fragments = new List<ReadOnlyMemory<byte>>();
+        ReadOnlyMemory<byte> offsetTable = default;
+        var first = true;
+        while (true)
+        {
+            if (end - pos < 8)
+            {
+                DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(pos), tag, "encapsulated pixel data ends before its sequence delimiter");
+            }
+
+            var itemTag = new DicomTag(BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]), BinaryPrimitives.ReadUInt16LittleEndian(span[(pos + 2)..]));
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(span[(pos + 4)..]);
+            pos += 8;
+            if (itemTag == s_sequenceDelimitation)
+            {
+                break;
+            }
+
+            if (itemTag != s_item)
+            {
+                DicomFormatException.Throw(DicomErrorCode.InvalidPixelData, Abs(pos - 8), tag, $"expected a fragment item, found {itemTag}");
+            }
+
+            if (length == UndefinedLength || length > (uint)(end - pos))
+            {
+                DicomFormatException.Throw(DicomErrorCode.Truncated, Abs(pos - 8), tag, $"fragment length {length} runs past the end of the data");
+            }
+
+            if (++_itemCount > _options.MaxItems)
+            {
+                DicomFormatException.Throw(DicomErrorCode.ItemLimitExceeded, Abs(pos - 8), tag, $"more than {_options.MaxItems} fragments");
+            }
+
+            var slice = _buffer.Slice(pos, (int)length);
+            if (first)
+            {
+                offsetTable = slice;
+                first = false;
+            }
+            else
+            {
+                fragments.Add(slice);
+            }
+
+            pos += (int)length;
+        }
+
+        target.Add(new DicomElement(tag, vr == DicomVR.None ? DicomVR.OB : vr, new DicomFragments(offsetTable, fragments)) { SourceOffset = Abs(headerPos) });
+        return pos;
+    }
+
+    private static ReadOnlyMemory<byte> SwapToLittleEndian(ReadOnlyMemory<byte> value, DicomVR vr)
+    {
+        var width = vr switch
+        {
+            DicomVR.US or DicomVR.SS or DicomVR.OW or DicomVR.AT => 2,
+            DicomVR.UL or DicomVR.SL or DicomVR.FL or DicomVR.OF or DicomVR.OL => 4,
+            DicomVR.FD or DicomVR.OD or DicomVR.SV or DicomVR.UV or DicomVR.OV => 8,
+            _ => 1,
+        };
+        if (width == 1)
+        {
+            return value;
+        }
+
+        var copy = value.ToArray();
+        for (var i = 0; i + width <= copy.Length; i += width)
+        {
+            Array.Reverse(copy, i, width);
+        }
+
+        return copy;
+    }
+
+    private long Abs(int pos) => _baseOffset + pos;
+
+    private static ushort ReadUInt16(ReadOnlySpan<byte> s, bool bigEndian) =>
+        bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s);
+
+    private static uint ReadUInt32(ReadOnlySpan<byte> s, bool bigEndian) =>
+        bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s);
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TriageEngine.Domain;
+using TriageEngine.Inference;
+using TriageEngine.Persistence;
+
+namespace TriageEngine.Host.Api;
+
+/// <summary>`triage serve`: the HTTP API over the embedded store (receivers and jobs join it as they are built).</summary>
+public static partial class ServeApp
+{
+    public static async Task<WebApplication> BuildAsync(TriageOptions options, IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = 1 << 20;
+            var address = IPAddress.TryParse(options.Http.Address, out var ip) ? ip : IPAddress.Loopback;
+            k.Listen(address, options.Http.Port);
+        });
+
+        var dataPath = Path.GetFullPath(options.DataPath);
+        Directory.CreateDirectory(dataPath);
+        var database = new SqliteDatabase(Path.Combine(dataPath, "triage.db"));
+        await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton<IWorklistRepository, SqliteWorklistRepository>();
+        builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp =>
+            ModelRegistry.Load(HostConfiguration.ResolveModelsPath(options), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry")));
+        builder.Services.ConfigureHttpJsonOptions(j =>
+        {
+            j.SerializerOptions.PropertyNamingPolicy = WorklistJson.Options.PropertyNamingPolicy;
+            j.SerializerOptions.Encoder = WorklistJson.Options.Encoder;
+        });
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.Serve");
+        if (string.IsNullOrEmpty(options.AdminKey))
+        {
+            LogApiOpen(logger);
+        }
+
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) && !string.IsNullOrEmpty(options.AdminKey))
+            {
+                var key = context.Request.Headers["X-Api-Key"].ToString();
+                if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                        System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(options.AdminKey)))
+                {
+                    await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "An API key is required (X-Api-Key).").ExecuteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+        app.MapGet("/health", async (SqliteDatabase db, IReadOnlyList<ModelDefinition> models, CancellationToken ct) =>
+        {
+            try
+            {
+                await using var c = await db.OpenAsync(ct).ConfigureAwait(false);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                return Results.Json(new { status = "unhealthy", database = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return Results.Json(new { status = "healthy", database = "ok", modelsReady = models.Count(m => m.IsReady), modelsInvalid = models.Count(m => !m.IsReady) });
+        });
+
+        var api = app.MapGroup("/api/v1");
+        api.MapGet("/worklist", async (IWorklistRepository repository, int? limit, CancellationToken ct) =>
+        {
+            var n = limit ?? 100;
+            if (n is < 1 or > 1000)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "limit must be between 1 and 1000");
+            }
+
+            var items = await repository.ListAsync(n, ct).ConfigureAwait(false);
+            return Results.Json(WorklistJson.ToDto(items), WorklistJson.Options);
+        });
+        api.MapGet("/models", (IReadOnlyList<ModelDefinition> models) => Results.Json(models.Select(m => new
+        {
+            id = m.Id,
+            version = m.Manifest?.Version,
+            finding = m.Manifest?.Finding.Name,
+            ready = m.IsReady,
+            error = m.Error,
+        }), WorklistJson.Options));
+        return app;
+    }
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No administrator key configured (TRIAGE_ADMIN_KEY): the API is open to anyone who can reach the port")]
+    private static partial void LogApiOpen(ILogger logger);
+}

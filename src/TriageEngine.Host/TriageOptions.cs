@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+using TriageEngine.Inference;
+
+namespace TriageEngine.Host;
+
+/// <summary>Settings of `triage` (section "Triage"; environment variables TRIAGE_*; command-line options win).</summary>
+public sealed record TriageOptions
+{
+    public const string Section = "Triage";
+
+    /// <summary>Folder of the embedded database and the file store.</summary>
+    [Required]
+    public string DataPath { get; init; } = "triage-data";
+
+    /// <summary>Folder of the models (one sub-folder each). Empty: ./models, else the models shipped beside the executable.</summary>
+    public string? ModelsPath { get; init; }
+
+    public HttpOptions Http { get; init; } = new();
+    public DicomListenerOptions Dicom { get; init; } = new();
+    public Hl7ListenerOptions Hl7 { get; init; } = new();
+    public InferenceOptions Inference { get; init; } = new();
+
+    /// <summary>Administrator API key accepted in X-Api-Key (TRIAGE_ADMIN_KEY).</summary>
+    public string? AdminKey { get; init; }
+}
+
+public sealed record HttpOptions
+{
+    [Range(0, 65535)]
+    public int Port { get; init; } = 8080;
+
+    /// <summary>Address to bind; 0.0.0.0 for all interfaces.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+}
+
+public sealed record DicomListenerOptions
+{
+    [Range(0, 65535)]
+    public int Port { get; init; } = 11112;
+
+    [RegularExpression("^[ -~]{1,16}$")]
+    public string AeTitle { get; init; } = "TRIAGE";
+}
+
+public sealed record Hl7ListenerOptions
+{
+    [Range(0, 65535)]
+    public int Port { get; init; } = 2575;
+}

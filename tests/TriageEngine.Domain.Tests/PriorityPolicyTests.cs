@@ -1,0 +1,98 @@
+namespace TriageEngine.Domain.Tests;
+
+public class PriorityPolicyTests
+{
+    private static readonly DateTimeOffset s_now = new(2026, 11, 28, 3, 0, 0, TimeSpan.Zero);
+    private readonly PriorityPolicy _policy = new();
+
+    private static AiFinding Finding(double score, double threshold = 0.5, string criticality = "critical") =>
+        new("ich-ct-demo", "1.0.0", "ich", criticality, score, threshold, "highSpecificity", score >= threshold, "CPU", 12);
+
+    private static StudyForTriage Study(OrderPriority? order, double waitedMinutes, params AiFinding[] findings) =>
+        new("1.2.3", "ACC1", "CT HEAD", "CT", order, s_now.AddMinutes(-waitedMinutes), findings,
+            findings.Length == 0 ? TriageStatus.NoApplicableModel : TriageStatus.Triaged, null);
+
+    [Fact]
+    public void Decide_CriticalFlag_RaisesRoutineToCritical()
+    {
+        var d = _policy.Decide(Study(OrderPriority.Routine, 0, Finding(0.93)), s_now);
+
+        Assert.Equal(PriorityClass.Critical, d.PriorityClass);
+        Assert.Contains(d.Reasons, r => r.StartsWith("ich 0.93 ≥ 0.50 highSpecificity", StringComparison.Ordinal));
+        Assert.Equal(PriorityPolicy.Version, d.PolicyVersion);
+    }
+
+    [Fact]
+    public void Decide_RoutineFindingFlag_NeverLowersStatOrder()
+    {
+        var d = _policy.Decide(Study(OrderPriority.Stat, 0, Finding(0.9, criticality: "routine")), s_now);
+
+        Assert.Equal(PriorityClass.Stat, d.PriorityClass);
+    }
+
+    [Fact]
+    public void Decide_FlaggedAboveUnflagged_WhateverTheWait()
+    {
+        var flagged = _policy.Decide(Study(null, 0, Finding(0.51)), s_now);
+        var longWaitingUnflagged = _policy.Decide(Study(null, 10_000, Finding(0.49)), s_now);
+
+        Assert.True(flagged.Score > longWaitingUnflagged.Score);
+    }
+
+    [Fact]
+    public void Decide_SameClass_LongerWaitRanksHigher()
+    {
+        var fresh = _policy.Decide(Study(null, 1), s_now);
+        var old = _policy.Decide(Study(null, 120), s_now);
+
+        Assert.True(old.Score > fresh.Score);
+        Assert.Contains(old.Reasons, r => r == "waited 120 min of 240");
+    }
+
+    [Fact]
+    public void Decide_AgingIsCapped_BelowTheNextClass()
+    {
+        var ancientRoutine = _policy.Decide(Study(null, 1_000_000, Finding(0.49)), s_now);
+        var freshUrgent = _policy.Decide(Study(OrderPriority.Asap, 0), s_now);
+
+        Assert.True(freshUrgent.Score > ancientRoutine.Score);
+    }
+
+    [Fact]
+    public void Decide_Unavailable_KeepsBasePriorityAndSaysWhy()
+    {
+        var study = Study(OrderPriority.Stat, 0) with { Status = TriageStatus.TriageUnavailable, StatusReason = "ich-ct-demo: model file missing" };
+
+        var d = _policy.Decide(study, s_now);
+
+        Assert.Equal(PriorityClass.Stat, d.PriorityClass);
+        Assert.Contains("triage unavailable: ich-ct-demo: model file missing", d.Reasons);
+    }
+
+    [Fact]
+    public void Decide_SameInputs_SameDecision()
+    {
+        var a = _policy.Decide(Study(OrderPriority.Asap, 33, Finding(0.7)), s_now);
+        var b = _policy.Decide(Study(OrderPriority.Asap, 33, Finding(0.7)), s_now);
+
+        Assert.Equal(a.Score, b.Score);
+        Assert.Equal(a.Reasons, b.Reasons);
+    }
+}
+
+public class WorklistOrderTests
+{
+    private static WorklistItem Item(string uid, double score, int minutesAgo) => new(
+        uid, null, null, null, 1, 1, DateTimeOffset.UnixEpoch.AddMinutes(1000 - minutesAgo), TriageStatus.Triaged, null, [],
+        new PriorityDecision(score, PriorityClass.Routine, [], PriorityPolicy.Version));
+
+    [Fact]
+    public void Compare_ScoreThenWaitThenUid_TotalOrder()
+    {
+        var items = new List<WorklistItem> { Item("b", 10, 5), Item("a", 10, 5), Item("c", 10, 50), Item("d", 20, 0) };
+
+        items.Sort(WorklistOrder.Instance);
+
+        Assert.Equal(["d", "c", "a", "b"], items.Select(i => i.StudyInstanceUid));
+    }
+}

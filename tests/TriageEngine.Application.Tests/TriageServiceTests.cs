@@ -1,3 +1,4 @@
+using TriageEngine.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using TriageEngine.Application.Studies;
 using TriageEngine.Application.Triage;

@@ -1,3 +1,4 @@
+using TriageEngine.Testing;
 namespace TriageEngine.Inference.Tests;
 
 public class ModelManifestTests
@@ -5,9 +6,9 @@ public class ModelManifestTests
     [Fact]
     public void Parse_ValidManifest_ReadsEveryField()
     {
-        var m = ModelManifest.Parse(TestModels.Manifest().ToJsonString());
+        var m = ModelManifest.Parse(TestStudies.Manifest().ToJsonString());
 
-        Assert.Equal("mean-test", m.Id);
+        Assert.Equal("bright-test", m.Id);
         Assert.Equal([-1, 1, 8, 8], m.Input.Shape);
         Assert.Single(m.Preprocessing.Windows);
         Assert.Equal(50, m.Preprocessing.Windows[0].Center);
@@ -19,7 +20,7 @@ public class ModelManifestTests
     [Fact]
     public void Parse_ChannelsDisagreeWithWindows_NamesTheProblem()
     {
-        var json = TestModels.Manifest();
+        var json = TestStudies.Manifest();
         json["input"]!["shape"] = new System.Text.Json.Nodes.JsonArray(-1, 3, 8, 8);
 
         var ex = Assert.Throws<ModelManifestException>(() => ModelManifest.Parse(json.ToJsonString()));
@@ -35,7 +36,7 @@ public class ModelManifestTests
     [InlineData("file", "../escape.onnx", "plain file name")]
     public void Parse_InvalidField_RejectedWithReason(string field, string value, string expected)
     {
-        var json = TestModels.Manifest();
+        var json = TestStudies.Manifest();
         json[field] = value;
 
         var ex = Assert.Throws<ModelManifestException>(() => ModelManifest.Parse(json.ToJsonString()));

@@ -1,3 +1,4 @@
+using TriageEngine.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace TriageEngine.Inference.Tests;
@@ -7,7 +8,7 @@ public class ModelRegistryTests
     [Fact]
     public void Load_ValidFolder_ModelReady()
     {
-        var root = TestModels.CreateFolder(TestModels.Manifest("alpha"));
+        var root = TestStudies.ModelsFolder(TestStudies.Manifest("alpha"));
 
         var models = ModelRegistry.Load(root, NullLogger.Instance);
 
@@ -19,7 +20,7 @@ public class ModelRegistryTests
     [Fact]
     public void Load_CorruptOnnxFile_NotReadyWithShaReason()
     {
-        var root = TestModels.CreateFolder(TestModels.Manifest("alpha"));
+        var root = TestStudies.ModelsFolder(TestStudies.Manifest("alpha"));
         File.AppendAllText(Path.Combine(root, "alpha", "model.onnx"), "tampered");
 
         var m = Assert.Single(ModelRegistry.Load(root, NullLogger.Instance));
@@ -32,7 +33,7 @@ public class ModelRegistryTests
     [Fact]
     public void Load_IdDiffersFromFolder_NotReady()
     {
-        var root = TestModels.CreateFolder(TestModels.Manifest("alpha"));
+        var root = TestStudies.ModelsFolder(TestStudies.Manifest("alpha"));
         Directory.Move(Path.Combine(root, "alpha"), Path.Combine(root, "beta"));
 
         var m = Assert.Single(ModelRegistry.Load(root, NullLogger.Instance));

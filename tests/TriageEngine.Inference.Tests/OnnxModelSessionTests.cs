@@ -1,3 +1,4 @@
+using TriageEngine.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace TriageEngine.Inference.Tests;
@@ -6,7 +7,7 @@ public class OnnxModelSessionTests
 {
     private static ModelDefinition Ready()
     {
-        var root = TestModels.CreateFolder(TestModels.Manifest("alpha"));
+        var root = TestStudies.ModelsFolder(TestStudies.Manifest("alpha"));
         var m = Assert.Single(ModelRegistry.Load(root, NullLogger.Instance));
         Assert.True(m.IsReady, m.Error);
         return m;

@@ -1,3 +1,4 @@
+using TriageEngine.Testing;
 namespace TriageEngine.Inference.Tests;
 
 public class ScoreAggregationTests

@@ -109,6 +109,15 @@ public static partial class ServeApp
         return app;
     }
 
+    /// <summary>The addresses actually bound (with the real port when 0 was asked for).</summary>
+    public static IReadOnlyList<string> BoundAddresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var feature = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>();
+        return feature?.Addresses.ToList() ?? [];
+    }
+
     [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No administrator key configured (TRIAGE_ADMIN_KEY): the API is open to anyone who can reach the port")]
     private static partial void LogApiOpen(ILogger logger);
 }

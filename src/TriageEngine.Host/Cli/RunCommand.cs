@@ -15,6 +15,17 @@ public static class RunCommand
     {
         ArgumentNullException.ThrowIfNull(context);
         var paths = new Argument<string[]>("PATH") { Description = "DICOM files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        paths.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.StartsWith('-') && token.Value.Length > 1)
+                {
+                    result.AddError($"Unrecognized option '{token.Value}'.");
+                    return;
+                }
+            }
+        });
         var json = new Option<bool>("--json") { Description = "Print the worklist as a JSON array" };
         var models = new Option<string?>("--models") { Description = "Models folder (default: ./models, else the models shipped with triage)" };
         var provider = new Option<ExecutionProviderPreference?>("--provider") { Description = "Execution provider: Auto (CUDA, then CPU), Cuda or Cpu" };

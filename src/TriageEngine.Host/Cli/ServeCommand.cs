@@ -48,7 +48,7 @@ public static class ServeCommand
                 throw new CliException(ExitCodes.Failure, $"cannot listen on {options.Http.Address}:{options.Http.Port}: {ex.Message}");
             }
 
-            foreach (var url in app.Urls)
+            foreach (var url in ServeApp.BoundAddresses(app))
             {
                 context.Error.WriteLine($"triage: serving on {url}");
             }

@@ -1,4 +1,6 @@
-namespace TriageEngine.Inference.Tests;
+using Xunit;
+
+namespace TriageEngine.Testing;
 
 /// <summary>Runs only where an NVIDIA GPU is present; reported as skipped elsewhere.</summary>
 public sealed class GpuFactAttribute : FactAttribute

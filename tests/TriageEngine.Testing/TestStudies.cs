@@ -3,10 +3,10 @@ using System.Text.Json.Nodes;
 using TriageEngine.Dicom;
 using TriageEngine.Inference;
 
-namespace TriageEngine.Application.Tests;
+namespace TriageEngine.Testing;
 
 /// <summary>Small DICOM studies and model folders for pipeline tests.</summary>
-internal static class TestStudies
+public static class TestStudies
 {
     public static string NewFolder(string name) => Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"triage-{name}-{Guid.NewGuid():N}")).FullName;
 
@@ -41,14 +41,14 @@ internal static class TestStudies
     public static string MeanLogitOnnx => Path.Combine(AppContext.BaseDirectory, "TestData", "mean-logit.onnx");
 
     /// <summary>A model that scores sigmoid(10·mean − 5) of the 0..100 window: bright images score high.</summary>
-    public static JsonObject Manifest(string id = "bright-test", string modality = "OT") => JsonNode.Parse($$"""
+    public static JsonObject Manifest(string id = "bright-test", string modality = "OT", int size = 8) => JsonNode.Parse($$"""
         {
           "id": "{{id}}", "version": "1.0.0", "name": "bright test", "file": "model.onnx",
           "sha256": "{{ModelRegistry.Sha256Of(MeanLogitOnnx)}}",
           "task": "image-classification",
-          "input": { "name": "input", "shape": [-1, 1, 8, 8], "layout": "NCHW", "dtype": "float32" },
+          "input": { "name": "input", "shape": [-1, 1, {{size}}, {{size}}], "layout": "NCHW", "dtype": "float32" },
           "preprocessing": { "windows": [ { "center": 50, "width": 100 } ], "windowSource": "manifest", "invertMonochrome1": true,
-                             "resize": { "width": 8, "height": 8, "method": "area" } },
+                             "resize": { "width": {{size}}, "height": {{size}}, "method": "area" } },
           "output": { "name": "logit", "labels": ["bright"], "activation": "sigmoid" },
           "aggregation": { "method": "max" },
           "finding": { "code": "X1", "codingScheme": "test", "name": "bright", "criticality": "critical" },

@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 ensure_dotnet
 # dcmtk: an independent DICOM implementation our files are checked against (dcmdump)
-ensure_packages libgomp1 ca-certificates python3 dcmtk
+ensure_packages libgomp1 ca-certificates python3 dcmtk python3-hl7
 
 echo "== build (warnings are errors)"
 dotnet build TriageEngine.sln -c Release -warnaserror --nologo -v quiet -clp:ErrorsOnly

@@ -7,6 +7,10 @@ ensure_dotnet
 # dcmtk: an independent DICOM implementation our files are checked against (dcmdump)
 ensure_packages libgomp1 ca-certificates python3 dcmtk python3-hl7
 
+echo "== PostgreSQL on loopback (repository contract tests run against it and SQLite)"
+eval "$("$REPO_ROOT/scripts/postgres.sh" start)"
+trap '"$REPO_ROOT/scripts/postgres.sh" stop' EXIT
+
 echo "== build (warnings are errors)"
 dotnet build TriageEngine.sln -c Release -warnaserror --nologo -v quiet -clp:ErrorsOnly
 

@@ -78,6 +78,15 @@ public static class HostConfiguration
         }
     }
 
+    /// <summary>PostgreSQL when a connection string is configured, else SQLite at DataPath/triage.db.</summary>
+    public static TriageEngine.Persistence.TriageDatabase CreateDatabase(TriageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return string.IsNullOrWhiteSpace(options.Database.PostgreSql)
+            ? new TriageEngine.Persistence.SqliteDatabase(Path.Combine(Path.GetFullPath(options.DataPath), "triage.db"))
+            : new TriageEngine.Persistence.PostgresDatabase(options.Database.PostgreSql);
+    }
+
     /// <summary>The models folder: the configured one, else ./models, else the models shipped beside the executable.</summary>
     public static string ResolveModelsPath(TriageOptions options)
     {

@@ -15,6 +15,7 @@ public sealed record TriageOptions
     /// <summary>Folder of the models (one sub-folder each). Empty: ./models, else the models shipped beside the executable.</summary>
     public string? ModelsPath { get; init; }
 
+    public DatabaseOptions Database { get; init; } = new();
     public HttpOptions Http { get; init; } = new();
     public DicomListenerOptions Dicom { get; init; } = new();
     public Hl7ListenerOptions Hl7 { get; init; } = new();
@@ -22,6 +23,12 @@ public sealed record TriageOptions
 
     /// <summary>Administrator API key accepted in X-Api-Key (TRIAGE_ADMIN_KEY).</summary>
     public string? AdminKey { get; init; }
+}
+
+public sealed record DatabaseOptions
+{
+    /// <summary>A PostgreSQL connection string; empty means the embedded SQLite database under DataPath.</summary>
+    public string? PostgreSql { get; init; }
 }
 
 public sealed record HttpOptions

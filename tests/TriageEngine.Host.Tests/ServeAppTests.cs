@@ -89,3 +89,49 @@ public sealed class ServeAppTests : IAsyncLifetime
         Assert.True(m.GetProperty("ready").GetBoolean());
     }
 }
+
+/// <summary>The same server on PostgreSQL instead of the embedded database.</summary>
+public sealed class ServeAppPostgresTests
+{
+    [PostgresFact]
+    public async Task Worklist_OnPostgres_StoredItemsInOrder()
+    {
+        var admin = Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)!;
+        var name = "triage_host_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var c = new Npgsql.NpgsqlConnection(admin))
+        {
+            await c.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name}", c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        var options = new TriageOptions
+        {
+            DataPath = TestStudies.NewFolder("serve-pg"),
+            Database = new DatabaseOptions { PostgreSql = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString },
+            Http = new HttpOptions { Port = 0 },
+        };
+        await using var app = await ServeApp.BuildAsync(options, HostConfiguration.Build(), CancellationToken.None);
+        await app.StartAsync();
+        try
+        {
+            Assert.Equal(TriageEngine.Persistence.SqlDialect.Postgres, app.Services.GetRequiredService<TriageEngine.Persistence.TriageDatabase>().Dialect);
+            var repo = app.Services.GetRequiredService<IWorklistRepository>();
+            await repo.UpsertAsync(Item("p1", 1000), CancellationToken.None);
+            await repo.UpsertAsync(Item("p2", 4000), CancellationToken.None);
+            using var http = new HttpClient { BaseAddress = new Uri(ServeApp.BoundAddresses(app)[0]) };
+
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/health", UriKind.Relative))).StatusCode);
+            using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/v1/worklist", UriKind.Relative)));
+            Assert.Equal(["p2", "p1"], doc.RootElement.EnumerateArray().Select(i => i.GetProperty("studyInstanceUid").GetString()));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    private static WorklistItem Item(string uid, double score) => new(
+        uid, "ACC" + uid, "XR CHEST", "DX", 1, 1, DateTimeOffset.UnixEpoch, TriageStatus.Triaged, null, [],
+        new PriorityDecision(score, PriorityClass.Routine, ["class ROUTINE"], PriorityPolicy.Version));
+}

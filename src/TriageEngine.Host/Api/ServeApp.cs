@@ -35,12 +35,19 @@ public static partial class ServeApp
 
         var dataPath = Path.GetFullPath(options.DataPath);
         Directory.CreateDirectory(dataPath);
-        var database = new SqliteDatabase(Path.Combine(dataPath, "triage.db"));
-        await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        var database = HostConfiguration.CreateDatabase(options);
+        try
+        {
+            await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            throw new Cli.CliException(Cli.ExitCodes.Failure, $"database {database.Describe()} unavailable: {ex.Message}");
+        }
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(database);
-        builder.Services.AddSingleton<IWorklistRepository, SqliteWorklistRepository>();
+        builder.Services.AddSingleton<IWorklistRepository, WorklistRepository>();
         builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp =>
             ModelRegistry.Load(HostConfiguration.ResolveModelsPath(options), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry")));
         builder.Services.ConfigureHttpJsonOptions(j =>
@@ -72,13 +79,13 @@ public static partial class ServeApp
             await next(context).ConfigureAwait(false);
         });
 
-        app.MapGet("/health", async (SqliteDatabase db, IReadOnlyList<ModelDefinition> models, CancellationToken ct) =>
+        app.MapGet("/health", async (TriageDatabase db, IReadOnlyList<ModelDefinition> models, CancellationToken ct) =>
         {
             try
             {
-                await using var c = await db.OpenAsync(ct).ConfigureAwait(false);
+                await using var c = await db.OpenConnectionAsync(ct).ConfigureAwait(false);
             }
-            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            catch (System.Data.Common.DbException ex)
             {
                 return Results.Json(new { status = "unhealthy", database = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }

@@ -69,7 +69,7 @@ public static class RunCommand
             {
                 var db = new SqliteDatabase(Path.Combine(dataPath, "triage.db"));
                 await db.MigrateAsync(ct).ConfigureAwait(false);
-                repository = new SqliteWorklistRepository(db);
+                repository = new WorklistRepository(db);
             }
 
             var result = await new BatchTriage(triage, repository).RunAsync(inputs, null, ct).ConfigureAwait(false);

@@ -5,13 +5,13 @@ using TriageEngine.Domain;
 
 namespace TriageEngine.Persistence;
 
-/// <summary>Worklist items in the embedded SQLite database.</summary>
-public sealed class SqliteWorklistRepository : IWorklistRepository
+/// <summary>Worklist items in SQLite or PostgreSQL (the same contract, tested against both).</summary>
+public sealed class WorklistRepository : IWorklistRepository
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
-    private readonly SqliteDatabase _database;
+    private readonly TriageDatabase _database;
 
-    public SqliteWorklistRepository(SqliteDatabase database)
+    public WorklistRepository(TriageDatabase database)
     {
         _database = database;
     }
@@ -20,7 +20,7 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
         INSERT INTO worklist_items (study_instance_uid, accession_number, description, modality, series_count, instance_count,
             received_at, status, status_reason, findings_json, priority_class, priority_score, reasons_json, policy_version, updated_at)
         VALUES (@StudyInstanceUid, @AccessionNumber, @Description, @Modality, @SeriesCount, @InstanceCount,
-            @ReceivedAt, @Status, @StatusReason, @FindingsJson, @PriorityClass, @PriorityScore, @ReasonsJson, @PolicyVersion, @UpdatedAt)
+            @ReceivedAt, @Status, @StatusReason, {0}, @PriorityClass, @PriorityScore, {1}, @PolicyVersion, @UpdatedAt)
         ON CONFLICT (study_instance_uid) DO UPDATE SET
             accession_number = excluded.accession_number, description = excluded.description, modality = excluded.modality,
             series_count = excluded.series_count, instance_count = excluded.instance_count, status = excluded.status,
@@ -32,8 +32,11 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
     public async Task UpsertAsync(WorklistItem item, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(UpsertSql, new
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var sql = _database.Dialect == SqlDialect.Postgres
+            ? string.Format(CultureInfo.InvariantCulture, UpsertSql, "CAST(@FindingsJson AS jsonb)", "CAST(@ReasonsJson AS jsonb)")
+            : string.Format(CultureInfo.InvariantCulture, UpsertSql, "@FindingsJson", "@ReasonsJson");
+        await connection.ExecuteAsync(new CommandDefinition(sql, new
         {
             item.StudyInstanceUid,
             item.AccessionNumber,
@@ -41,7 +44,7 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
             item.Modality,
             SeriesCount = item.Series,
             InstanceCount = item.Instances,
-            ReceivedAt = item.ReceivedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            ReceivedAt = Timestamp(item.ReceivedAt),
             Status = item.Status.ToString(),
             item.StatusReason,
             FindingsJson = JsonSerializer.Serialize(item.Findings, s_json),
@@ -49,15 +52,15 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
             PriorityScore = item.Priority.Score,
             ReasonsJson = JsonSerializer.Serialize(item.Priority.Reasons, s_json),
             item.Priority.PolicyVersion,
-            UpdatedAt = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            UpdatedAt = Timestamp(DateTimeOffset.UtcNow),
         }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private const string ListSql = """
         SELECT study_instance_uid AS StudyInstanceUid, accession_number AS AccessionNumber, description AS Description,
                modality AS Modality, series_count AS SeriesCount, instance_count AS InstanceCount, received_at AS ReceivedAt,
-               status AS Status, status_reason AS StatusReason, findings_json AS FindingsJson, priority_class AS PriorityClass,
-               priority_score AS PriorityScore, reasons_json AS ReasonsJson, policy_version AS PolicyVersion
+               status AS Status, status_reason AS StatusReason, CAST(findings_json AS TEXT) AS FindingsJson, priority_class AS PriorityClass,
+               priority_score AS PriorityScore, CAST(reasons_json AS TEXT) AS ReasonsJson, policy_version AS PolicyVersion
         FROM worklist_items
         ORDER BY priority_score DESC, received_at ASC, study_instance_uid ASC
         LIMIT @limit
@@ -65,7 +68,7 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
 
     public async Task<IReadOnlyList<WorklistItem>> ListAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(ListSql, new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => new WorklistItem(
             r.StudyInstanceUid,
@@ -74,26 +77,41 @@ public sealed class SqliteWorklistRepository : IWorklistRepository
             r.Modality,
             (int)r.SeriesCount,
             (int)r.InstanceCount,
-            DateTimeOffset.Parse(r.ReceivedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            FromTimestamp(r.ReceivedAt),
             Enum.Parse<TriageStatus>(r.Status),
             r.StatusReason,
             JsonSerializer.Deserialize<List<AiFinding>>(r.FindingsJson, s_json) ?? [],
             new PriorityDecision(r.PriorityScore, Enum.Parse<PriorityClass>(r.PriorityClass), JsonSerializer.Deserialize<List<string>>(r.ReasonsJson, s_json) ?? [], r.PolicyVersion))).ToList();
     }
 
-    private sealed record Row(
-        string StudyInstanceUid,
-        string? AccessionNumber,
-        string? Description,
-        string? Modality,
-        long SeriesCount,
-        long InstanceCount,
-        string ReceivedAt,
-        string Status,
-        string? StatusReason,
-        string FindingsJson,
-        string PriorityClass,
-        double PriorityScore,
-        string ReasonsJson,
-        string PolicyVersion);
+    /// <summary>timestamptz on PostgreSQL; ISO-8601 UTC text (sortable) on SQLite.</summary>
+    private object Timestamp(DateTimeOffset value) => _database.Dialect == SqlDialect.Postgres
+        ? value.ToUniversalTime()
+        : value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset FromTimestamp(object value) => value switch
+    {
+        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+        DateTimeOffset dto => dto,
+        string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+        _ => throw new InvalidOperationException($"unexpected timestamp type {value.GetType().Name}"),
+    };
+
+    private sealed class Row
+    {
+        public string StudyInstanceUid { get; set; } = "";
+        public string? AccessionNumber { get; set; }
+        public string? Description { get; set; }
+        public string? Modality { get; set; }
+        public long SeriesCount { get; set; }
+        public long InstanceCount { get; set; }
+        public object ReceivedAt { get; set; } = "";
+        public string Status { get; set; } = "";
+        public string? StatusReason { get; set; }
+        public string FindingsJson { get; set; } = "[]";
+        public string PriorityClass { get; set; } = "";
+        public double PriorityScore { get; set; }
+        public string ReasonsJson { get; set; } = "[]";
+        public string PolicyVersion { get; set; } = "";
+    }
 }

@@ -39,6 +39,7 @@ public sealed class DicomReader
     private readonly DicomReadOptions _options;
     private ReadOnlyMemory<byte> _buffer;
     private int _itemCount;
+    private bool _stoppedAtPixelData;
     private long _baseOffset;
 
     private readonly int _maxDepth;
@@ -51,10 +52,17 @@ public sealed class DicomReader
     }
 
     /// <summary>Parses a whole file image.</summary>
-    public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null)
+    public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null) =>
+        Read(buffer, options, out _);
+
+    /// <summary>Parses a file image; <paramref name="stoppedAtPixelData"/> tells whether a header-only parse reached
+    /// the top-level pixel data (so everything before it was complete in <paramref name="buffer"/>).</summary>
+    internal static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options, out bool stoppedAtPixelData)
     {
         var reader = new DicomReader(buffer, options ?? DicomReadOptions.Default);
-        return reader.ReadFile();
+        var file = reader.ReadFile();
+        stoppedAtPixelData = reader._stoppedAtPixelData;
+        return file;
     }
 
     public static bool HasPart10Preamble(ReadOnlySpan<byte> head) =>
@@ -316,6 +324,7 @@ public sealed class DicomReader
             var isPixelData = tag == DicomTags.PixelData && depth == 0;
             if (isPixelData && stopAtPixelData)
             {
+                _stoppedAtPixelData = true;
                 return end;
             }
 

@@ -518,3 +518,57 @@ public sealed class DicomReaderTests
         Assert.Equal("Jürgen^Ωmega", readItem.GetString(DicomTags.PatientName));
     }
 }
+
+public sealed class DicomFileTests
+{
+    [Theory]
+    [InlineData(10, 1_000_000)]      // header well inside the first chunk, large pixel data
+    [InlineData(300_000, 100)]       // header larger than the first chunk: the reader must read on
+    [InlineData(70_000, 0)]          // no pixel data at all: the whole file is the header
+    public void OpenHeader_HeaderOfAnySize_EqualsFullParseWithoutPixelData(int privateBytes, int pixelBytes)
+    {
+        var ds = new DicomDataset()
+            .AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.SecondaryCaptureImageStorage)
+            .AddString(DicomTags.PatientName, DicomVR.PN, "Header^Only")
+            .AddBytes(new DicomTag(0x0009, 0x1010), DicomVR.OB, new byte[privateBytes])
+            .AddString(DicomTags.StudyInstanceUID, DicomVR.UI, "1.2.3.4");
+        if (pixelBytes > 0)
+        {
+            ds.AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[pixelBytes]);
+        }
+
+        var path = Path.Combine(Path.GetTempPath(), "te-header-" + Guid.NewGuid().ToString("N") + ".dcm");
+        try
+        {
+            DicomWriter.WriteFile(path, DicomWriter.CreateFile(ds));
+            var header = DicomFile.OpenHeader(path);
+            var full = DicomFile.Open(path);
+            full.Dataset.Remove(DicomTags.PixelData);
+            Support.DatasetAssert.Equal(full.Dataset, header.Dataset);
+            Assert.Equal("1.2.3.4", header.Dataset.GetString(DicomTags.StudyInstanceUID));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void OpenHeader_TruncatedBeforePixelData_ThrowsDicomFormatException()
+    {
+        var bytes = DicomWriter.ToBytes(DicomWriter.CreateFile(new DicomDataset()
+            .AddString(DicomTags.PatientName, DicomVR.PN, "Cut^Short")
+            .AddBytes(new DicomTag(0x0009, 0x1010), DicomVR.OB, new byte[200_000])));
+        var path = Path.Combine(Path.GetTempPath(), "te-header-" + Guid.NewGuid().ToString("N") + ".dcm");
+        try
+        {
+            File.WriteAllBytes(path, bytes[..150_000]);
+            var ex = Assert.Throws<DicomFormatException>(() => DicomFile.OpenHeader(path));
+            Assert.Equal(DicomErrorCode.Truncated, ex.Code);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

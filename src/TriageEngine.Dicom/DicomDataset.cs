@@ -15,13 +15,21 @@ public sealed class DicomDataset : IEnumerable<DicomElement>
 
     public bool Contains(DicomTag tag) => _elements.ContainsKey(tag.Value);
 
-    /// <summary>Text encoding from Specific Character Set (default repertoire, Latin-1 or UTF-8 for now).</summary>
+    /// <summary>The dataset holding the sequence this item belongs to (null at top level or when built alone).
+    /// Items inherit the Specific Character Set of their parent (PS3.5 §7.5.3).</summary>
+    public DicomDataset? Parent { get; internal set; }
+
+    /// <summary>Text encoding from Specific Character Set (all its values), inherited from the parent when absent.</summary>
     public Encoding TextEncoding
     {
         get
         {
-            var cs = GetString(DicomTags.SpecificCharacterSet);
-            return DicomCharacterSets.Resolve(cs);
+            if (Contains(DicomTags.SpecificCharacterSet))
+            {
+                return DicomCharacterSets.Resolve(GetRawString(DicomTags.SpecificCharacterSet));
+            }
+
+            return Parent?.TextEncoding ?? DicomCharacterSets.Resolve(null);
         }
     }
 
@@ -103,6 +111,12 @@ public sealed class DicomDataset : IEnumerable<DicomElement>
 
     public DicomDataset AddSequence(DicomTag tag, params IReadOnlyList<DicomDataset> items)
     {
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var item in items)
+        {
+            item.Parent ??= this;
+        }
+
         Add(new DicomElement(tag, items));
         return this;
     }

@@ -14,7 +14,8 @@ public sealed record DicomReadOptions
     /// <summary>Longest single value accepted, in bytes.</summary>
     public long MaxElementLength { get; init; } = int.MaxValue;
 
-    /// <summary>Deepest sequence nesting accepted.</summary>
+    /// <summary>Deepest sequence nesting accepted (capped at <see cref="DicomReader.HardMaxDepth"/> to keep the
+    /// recursive parser far from the stack limit).</summary>
     public int MaxDepth { get; init; } = 32;
 
     /// <summary>Most sequence items and fragments in one file.</summary>
@@ -27,6 +28,9 @@ public sealed record DicomReadOptions
 /// <summary>Parses a DICOM Part 10 file (or a meta-less dataset) held in memory. Values are slices of the buffer.</summary>
 public sealed class DicomReader
 {
+    /// <summary>Nesting beyond this is refused whatever <see cref="DicomReadOptions.MaxDepth"/> says.</summary>
+    public const int HardMaxDepth = 256;
+
     private const uint UndefinedLength = 0xFFFFFFFF;
     private static readonly DicomTag s_item = new(0xFFFE, 0xE000);
     private static readonly DicomTag s_itemDelimitation = new(0xFFFE, 0xE00D);
@@ -35,19 +39,30 @@ public sealed class DicomReader
     private readonly DicomReadOptions _options;
     private ReadOnlyMemory<byte> _buffer;
     private int _itemCount;
+    private bool _stoppedAtPixelData;
     private long _baseOffset;
+
+    private readonly int _maxDepth;
 
     private DicomReader(ReadOnlyMemory<byte> buffer, DicomReadOptions options)
     {
         _buffer = buffer;
         _options = options;
+        _maxDepth = Math.Clamp(options.MaxDepth, 0, HardMaxDepth);
     }
 
     /// <summary>Parses a whole file image.</summary>
-    public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null)
+    public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null) =>
+        Read(buffer, options, out _);
+
+    /// <summary>Parses a file image; <paramref name="stoppedAtPixelData"/> tells whether a header-only parse reached
+    /// the top-level pixel data (so everything before it was complete in <paramref name="buffer"/>).</summary>
+    internal static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options, out bool stoppedAtPixelData)
     {
         var reader = new DicomReader(buffer, options ?? DicomReadOptions.Default);
-        return reader.ReadFile();
+        var file = reader.ReadFile();
+        stoppedAtPixelData = reader._stoppedAtPixelData;
+        return file;
     }
 
     public static bool HasPart10Preamble(ReadOnlySpan<byte> head) =>
@@ -73,9 +88,9 @@ public sealed class DicomReader
         {
             pos = ReadElements(meta, pos, _buffer.Length, depth: 0, explicitVR: true, bigEndian: false, stopAtPixelData: false, metaOnly: true);
         }
-        else if (hasPreamble)
+        else if (hasPreamble && span.Length - pos < 8)
         {
-            DicomFormatException.Throw(DicomErrorCode.InvalidMetaInformation, pos, null, "Part 10 preamble without file meta information");
+            DicomFormatException.Throw(DicomErrorCode.Truncated, pos, null, "Part 10 preamble without file meta information or dataset");
         }
 
         TransferSyntax ts;
@@ -83,6 +98,10 @@ public sealed class DicomReader
         if (tsUid is not null)
         {
             ts = TransferSyntax.FromUid(tsUid);
+            if (!ts.IsDeflated)
+            {
+                ts = CorrectMislabelledTransferSyntax(ts, span[pos..]);
+            }
         }
         else
         {
@@ -107,6 +126,34 @@ public sealed class DicomReader
         return new DicomFile(meta, dataset, ts);
     }
 
+    /// <summary>Meta information that names an explicit VR syntax for a dataset that is plainly implicit VR little
+    /// endian (or big endian for a little endian dataset) is a known writer bug; follow the bytes, as DCMTK does.</summary>
+    private static TransferSyntax CorrectMislabelledTransferSyntax(TransferSyntax ts, ReadOnlySpan<byte> s)
+    {
+        if (s.Length < 8 || !ts.IsExplicitVR)
+        {
+            return ts;
+        }
+
+        var vr = DicomVRInfo.FromBytes(s[4], s[5]);
+        var groupLE = BinaryPrimitives.ReadUInt16LittleEndian(s);
+        var groupBE = BinaryPrimitives.ReadUInt16BigEndian(s);
+        if (ts.IsBigEndian && groupBE > 0x00FF && IsPlausibleFirstGroup(groupLE))
+        {
+            return vr != DicomVR.None ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+        }
+
+        if (!ts.IsBigEndian && !ts.IsEncapsulated && vr == DicomVR.None && IsPlausibleFirstGroup(groupLE)
+            && BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= (uint)(s.Length - 8))
+        {
+            return TransferSyntax.ImplicitVRLittleEndian;
+        }
+
+        return ts;
+    }
+
+    private static bool IsPlausibleFirstGroup(ushort group) => group <= 0x00FF && (group & 1) == 0;
+
     private static TransferSyntax DetectTransferSyntax(ReadOnlySpan<byte> s, int offset)
     {
         if (s.Length < 8)
@@ -117,12 +164,23 @@ public sealed class DicomReader
         var group = BinaryPrimitives.ReadUInt16LittleEndian(s);
         var groupBE = BinaryPrimitives.ReadUInt16BigEndian(s);
         var vr = DicomVRInfo.FromBytes(s[4], s[5]);
-        if (group is 0x0008 or 0x0002 or 0x0010 or 0x0018 or 0x0020 or 0x0028)
+
+        // A raw dataset starts with a low, even group (command/identifying/patient groups); anything else is not DICOM.
+        if (IsPlausibleFirstGroup(group))
         {
-            return vr != DicomVR.None ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+            if (vr != DicomVR.None)
+            {
+                return TransferSyntax.ExplicitVRLittleEndian;
+            }
+
+            // implicit VR: the length must fit in the data
+            if (BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= (uint)(s.Length - 8))
+            {
+                return TransferSyntax.ImplicitVRLittleEndian;
+            }
         }
 
-        if (groupBE is 0x0008 or 0x0002 && vr != DicomVR.None)
+        if (IsPlausibleFirstGroup(groupBE) && vr != DicomVR.None)
         {
             return TransferSyntax.ExplicitVRBigEndian;
         }
@@ -177,6 +235,11 @@ public sealed class DicomReader
             }
 
             var headerPos = pos;
+            if (depth == 0 && !metaOnly && span[pos] == 0 && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
+            {
+                return end; // trailing zero padding after the dataset
+            }
+
             var group = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(span[pos..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[pos..]);
             if (metaOnly && group != 0x0002)
             {
@@ -189,15 +252,15 @@ public sealed class DicomReader
             {
                 // delimiters are read little endian in the item context
                 var delimLength = ReadUInt32(span[(pos + 4)..], bigEndian);
+                if (depth == 0 && (tag == s_sequenceDelimitation || tag == s_itemDelimitation) && delimLength == 0)
+                {
+                    pos += 8; // stray delimiter at top level: skip (an item delimiter here must not end the dataset)
+                    continue;
+                }
+
                 if (tag == s_itemDelimitation)
                 {
                     return pos + 8; // caller handles the item end
-                }
-
-                if (depth == 0 && tag == s_sequenceDelimitation && delimLength == 0)
-                {
-                    pos += 8; // stray delimiter at top level: skip
-                    continue;
                 }
 
                 DicomFormatException.Throw(DicomErrorCode.InvalidItem, Abs(pos), tag, "unexpected item tag in dataset");
@@ -261,6 +324,7 @@ public sealed class DicomReader
             var isPixelData = tag == DicomTags.PixelData && depth == 0;
             if (isPixelData && stopAtPixelData)
             {
+                _stoppedAtPixelData = true;
                 return end;
             }
 
@@ -271,7 +335,7 @@ public sealed class DicomReader
                     // UN of undefined length is a sequence encoded implicit VR little endian (PS3.5 §6.2.2)
                     var items = new List<DicomDataset>();
                     var seqExplicit = vr == DicomVR.SQ && explicitVR;
-                    pos = ReadSequenceItems(items, pos, end, depth + 1, seqExplicit, vr == DicomVR.SQ && bigEndian, tag, undefinedLength: true);
+                    pos = ReadSequenceItems(target, items, pos, end, depth + 1, seqExplicit, vr == DicomVR.SQ && bigEndian, tag, undefinedLength: true);
                     target.Add(new DicomElement(tag, items) { SourceOffset = Abs(headerPos) });
                     continue;
                 }
@@ -299,7 +363,7 @@ public sealed class DicomReader
             if (vr == DicomVR.SQ)
             {
                 var items = new List<DicomDataset>();
-                ReadSequenceItems(items, pos, pos + len, depth + 1, explicitVR, bigEndian, tag, undefinedLength: false);
+                ReadSequenceItems(target, items, pos, pos + len, depth + 1, explicitVR, bigEndian, tag, undefinedLength: false);
                 target.Add(new DicomElement(tag, items) { SourceOffset = Abs(headerPos) });
             }
             else
@@ -319,11 +383,11 @@ public sealed class DicomReader
         return pos;
     }
 
-    private int ReadSequenceItems(List<DicomDataset> items, int pos, int end, int depth, bool explicitVR, bool bigEndian, DicomTag sequenceTag, bool undefinedLength)
+    private int ReadSequenceItems(DicomDataset parent, List<DicomDataset> items, int pos, int end, int depth, bool explicitVR, bool bigEndian, DicomTag sequenceTag, bool undefinedLength)
     {
-        if (depth > _options.MaxDepth)
+        if (depth > _maxDepth)
         {
-            DicomFormatException.Throw(DicomErrorCode.DepthLimitExceeded, Abs(pos), sequenceTag, $"sequence nesting deeper than {_options.MaxDepth}");
+            DicomFormatException.Throw(DicomErrorCode.DepthLimitExceeded, Abs(pos), sequenceTag, $"sequence nesting deeper than {_maxDepth}");
         }
 
         var span = _buffer.Span;
@@ -359,7 +423,7 @@ public sealed class DicomReader
                 DicomFormatException.Throw(DicomErrorCode.ItemLimitExceeded, Abs(pos - 8), sequenceTag, $"more than {_options.MaxItems} items");
             }
 
-            var item = new DicomDataset();
+            var item = new DicomDataset { Parent = parent };
             if (length == UndefinedLength)
             {
                 pos = ReadElements(item, pos, end, depth, explicitVR, bigEndian, stopAtPixelData: false, metaOnly: false);

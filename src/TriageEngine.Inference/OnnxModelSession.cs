@@ -54,7 +54,12 @@ public sealed partial class OnnxModelSession : IDisposable
         }
 
         var manifest = model.Manifest!;
-        if (options.Provider != ExecutionProviderPreference.Cpu)
+        var cudaMissing = options.Provider == ExecutionProviderPreference.Auto ? CudaProbe.MissingLibrary() : null;
+        if (cudaMissing is not null)
+        {
+            LogCudaUnavailable(logger, manifest.Id, $"CUDA runtime library {cudaMissing} not found");
+        }
+        else if (options.Provider != ExecutionProviderPreference.Cpu)
         {
             SessionOptions? cudaOptions = null;
             try

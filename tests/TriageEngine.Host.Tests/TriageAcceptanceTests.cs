@@ -109,6 +109,16 @@ public class TriageAcceptanceTests
     }
 
     [Fact]
+    public async Task ModelsList_Process_FromRepoRoot()
+    {
+        var r = await CliRunner.ProcessAsync(RepoPaths.Root, "models", "list");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"# models in {RepoPaths.Models}", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ich-ct-demo 1.0.0  Intracranial haemorrhage (critical)  applies to CT HEAD/BRAIN", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DicomDump_Sample_ReadsOwnPhantom()
     {
         var file = Directory.EnumerateFiles(RepoPaths.Samples, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();

@@ -44,6 +44,9 @@ public static class Hl7Parser
         return ParseBatchText(text, options, Hl7CharacterSets.Utf8);
     }
 
+    internal static Hl7Message ParseBuilt(string text, Encoding encoding)
+        => ParseText(text, Hl7ParserOptions.Default with { RequireControlId = false, RequireMessageType = false }, encoding);
+
     private static void CheckSize(long length, Hl7ParserOptions options)
     {
         if (length > options.MaxMessageBytes)

@@ -59,7 +59,7 @@ public sealed class Hl7Message
     /// <summary>Sending application/facility and control id, for duplicate detection by the application.</summary>
     public Hl7MessageKey Key => new(Header.GetRaw(3), Header.GetRaw(4), ControlId);
 
-    /// <summary>Unescaped value at a path; empty when absent.</summary>
+    /// <summary>Unescaped value at a path; empty when absent. A component path (PID-3.4) reads its first sub-component.</summary>
     public string this[string path] => Get(path);
 
     /// <summary>Unescaped value at a path such as <c>PID-3(2).1</c>; empty when absent.</summary>
@@ -71,7 +71,9 @@ public sealed class Hl7Message
     public ReadOnlySpan<char> GetSpan(in Hl7Path path)
     {
         Hl7Segment? segment = Segment(path.SegmentId, path.SegmentOccurrence);
-        return segment is null ? ReadOnlySpan<char>.Empty : segment.GetSpan(path.Field, path.Repetition, path.Component, path.SubComponent);
+        // As in python-hl7 and HAPI's Terser, a component path names its first sub-component (PID-3.4 of "A&B" is "A").
+        int sub = path.Component > 0 && path.SubComponent == 0 ? 1 : path.SubComponent;
+        return segment is null ? ReadOnlySpan<char>.Empty : segment.GetSpan(path.Field, path.Repetition, path.Component, sub);
     }
 
     /// <summary>Decodes escape sequences using this message's delimiters and character set.</summary>
@@ -105,7 +107,7 @@ public sealed class Hl7Message
         Hl7Path p = Hl7Path.Parse(path);
         Hl7Segment segment = Segment(p.SegmentId, p.SegmentOccurrence)
             ?? throw new InvalidOperationException($"The message has no segment {p.SegmentId} (occurrence {p.SegmentOccurrence}).");
-        segment.SetRaw(p.Field, raw, p.Repetition, p.Component, p.SubComponent);
+        segment.SetRaw(p.Field, raw, p.Repetition, p.Component, p.Component > 0 && p.SubComponent == 0 ? 1 : p.SubComponent);
     }
 
     /// <summary>Appends an empty segment and returns it.</summary>
@@ -147,6 +149,11 @@ public sealed class Hl7Message
         foreach (Hl7Segment s in _segments)
         {
             sb.Append(s.Text).Append('\r');
+        }
+
+        if (_text.Length > 0 && _text[^1] is not ('\r' or '\n'))
+        {
+            sb.Length--; // the input had no final terminator: keep it that way
         }
 
         return sb.ToString();

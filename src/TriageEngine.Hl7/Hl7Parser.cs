@@ -216,8 +216,7 @@ public static class Hl7Parser
 
             if (len < 0)
             {
-                canonical = false; // no final terminator
-                break;
+                break; // no final terminator: still written back as read while unchanged
             }
 
             if (span[segEnd] == '\n')
@@ -257,6 +256,18 @@ public static class Hl7Parser
             ReadOnlySpan<char> id = seg[..Math.Min(3, seg.Length)];
             if (!Hl7Segment.IsValidId(id) || (seg.Length > 3 && seg[3] != d.Field))
             {
+                if (options.AllowMalformedSegmentIds && i > first)
+                {
+                    int sep = seg.IndexOf(d.Field);
+                    if (seg.Count(d.Field) > options.MaxFieldsPerSegment)
+                    {
+                        Hl7FormatException.Throw(Hl7ErrorReason.TooManyFields, $"Segment {i - first} has more fields than the limit of {options.MaxFieldsPerSegment}.", i - first);
+                    }
+
+                    segments.Add(new Hl7Segment(text.AsMemory(start, length), (sep < 0 ? seg : seg[..sep]).ToString(), d));
+                    continue;
+                }
+
                 Hl7FormatException.Throw(Hl7ErrorReason.BadSegmentId, $"Segment {i - first} does not start with a three-character id and a field separator.", i - first, id.ToString());
             }
 

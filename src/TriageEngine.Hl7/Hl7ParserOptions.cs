@@ -16,6 +16,13 @@ public sealed record Hl7ParserOptions
     /// <summary>Most fields in one segment. Default 1,000.</summary>
     public int MaxFieldsPerSegment { get; init; } = 1_000;
 
+    /// <summary>
+    /// Keep lines that do not start with a segment id (typically a field wrapped onto a new line by a sender) as segments
+    /// whose id is the text before the first field separator, as python-hl7 does. Default false: such input is rejected
+    /// with <see cref="Hl7ErrorReason.BadSegmentId"/>.
+    /// </summary>
+    public bool AllowMalformedSegmentIds { get; init; }
+
     /// <summary>Reject a message whose MSH-9 is empty. Default true.</summary>
     public bool RequireMessageType { get; init; } = true;
 

@@ -36,7 +36,7 @@ public sealed class Hl7Segment
     public bool IsHeader { get; }
 
     /// <summary>True for locally defined Z segments.</summary>
-    public bool IsZSegment => Id[0] == 'Z';
+    public bool IsZSegment => Id.Length == 3 && Id[0] == 'Z';
 
     internal bool IsChanged => _parts is not null;
 

@@ -145,7 +145,8 @@ public sealed class PriorityPolicy
             OrderPriority.Asap or OrderPriority.Callback or OrderPriority.Preop => PriorityClass.Urgent,
             _ => PriorityClass.Routine,
         };
-        return patientClass == PatientClass.Emergency && cls > PriorityClass.Urgent ? PriorityClass.Urgent : cls;
+        _ = patientClass; // the patient class acts through the service-level target (deadline), not the class
+        return cls;
     }
 
     private double Evaluate(StudyForTriage study, DateTimeOffset now, List<string>? reasons, out PriorityClass cls)
@@ -172,9 +173,10 @@ public sealed class PriorityPolicy
         for (var i = 0; i < findings.Count; i++)
         {
             var f = findings[i];
-            evidence = Math.Max(evidence, Math.Clamp(f.Score, 0, 1) * 100);
             if (f.Flagged)
             {
+                // evidence counts only at or above the operating point: below it the score does not rank studies
+                evidence = Math.Max(evidence, Math.Clamp(f.Score, 0, 1) * 100);
                 var aiClass = f.Criticality switch
                 {
                     "critical" => PriorityClass.Critical,

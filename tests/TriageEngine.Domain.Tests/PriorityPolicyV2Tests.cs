@@ -83,10 +83,23 @@ public class PriorityPolicyV2Tests
     }
 
     [Fact]
-    public void Decide_EmergencyPatient_AtLeastUrgent()
+    public void Decide_EmergencyPatient_ActsThroughItsTargetNotTheClass()
     {
-        Assert.Equal(PriorityClass.Urgent, _policy.Decide(Study("1", OrderPriority.Routine, PatientClass.Emergency, 0), s_now).PriorityClass);
+        var ed = _policy.Decide(Study("1", OrderPriority.Routine, PatientClass.Emergency, 30), s_now);
+        var inpatient = _policy.Decide(Study("2", OrderPriority.Routine, PatientClass.Inpatient, 30), s_now);
+
+        Assert.Equal(PriorityClass.Routine, ed.PriorityClass);
+        Assert.True(ed.Score > inpatient.Score); // same class, more aging points against the tighter target
         Assert.Equal(PriorityClass.Stat, _policy.Decide(Study("1", OrderPriority.Stat, PatientClass.Emergency, 0), s_now).PriorityClass);
+    }
+
+    [Fact]
+    public void Decide_SubThresholdScore_DoesNotReorderUnflaggedStudies()
+    {
+        var highButUnflagged = _policy.Decide(Study("1", null, PatientClass.Inpatient, 10, Finding(0.79)), s_now);
+        var noModel = _policy.Decide(Study("2", null, PatientClass.Inpatient, 10), s_now);
+
+        Assert.Equal(noModel.Score, highButUnflagged.Score);
     }
 
     [Fact]
@@ -100,7 +113,7 @@ public class PriorityPolicyV2Tests
         Assert.True(flaggedFresh.Score > edWithSlack.Score);
         Assert.True(edDue.Score > flaggedFresh.Score);
         Assert.Contains(edDue.Reasons, r => r == "due: 14 min left of the 60-min target; read before studies with slack");
-        Assert.Equal(PriorityClass.Urgent, edDue.PriorityClass); // due changes the rank, not the class
+        Assert.Equal(PriorityClass.Routine, edDue.PriorityClass); // due changes the rank, not the class
     }
 
     [Fact]

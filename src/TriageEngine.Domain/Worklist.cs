@@ -33,6 +33,21 @@ public enum OrderPriority
     Timing,
 }
 
+/// <summary>Where the patient is being cared for; sets the service-level target together with the order priority.</summary>
+public enum PatientClass
+{
+    /// <summary>Emergency department.</summary>
+    Emergency,
+    Inpatient,
+    Outpatient,
+}
+
+/// <summary>
+/// A human decision on a study's priority, by a reader or lead, with the reason. It replaces the class the policy
+/// would compute (up or down); <paramref name="ReadNext"/> pins the study above every study without such a pin.
+/// </summary>
+public sealed record ManualOverride(PriorityClass Class, string By, string Reason, bool ReadNext = false);
+
 /// <summary>One model's verdict on a study.</summary>
 public sealed record AiFinding(
     string Model,
@@ -56,7 +71,10 @@ public sealed record StudyForTriage(
     DateTimeOffset ReceivedAt,
     IReadOnlyList<AiFinding> Findings,
     TriageStatus Status,
-    string? StatusReason);
+    string? StatusReason,
+    PatientClass? PatientClass = null,
+    string? Site = null,
+    ManualOverride? Override = null);
 
 /// <summary>The policy's decision: where the study goes and why.</summary>
 public sealed record PriorityDecision(double Score, PriorityClass PriorityClass, IReadOnlyList<string> Reasons, string PolicyVersion);
@@ -97,14 +115,20 @@ public sealed class WorklistOrder : IComparer<WorklistItem>
             return -1;
         }
 
-        var c = y.Priority.Score.CompareTo(x.Priority.Score);
+        return Compare(x.Priority.Score, x.ReceivedAt, x.StudyInstanceUid, y.Priority.Score, y.ReceivedAt, y.StudyInstanceUid);
+    }
+
+    /// <summary>The same order on bare keys: negative when x goes before y.</summary>
+    public static int Compare(double scoreX, DateTimeOffset receivedX, string uidX, double scoreY, DateTimeOffset receivedY, string uidY)
+    {
+        var c = scoreY.CompareTo(scoreX);
         if (c != 0)
         {
             return c;
         }
 
-        c = x.ReceivedAt.CompareTo(y.ReceivedAt);
-        return c != 0 ? c : string.CompareOrdinal(x.StudyInstanceUid, y.StudyInstanceUid);
+        c = receivedX.CompareTo(receivedY);
+        return c != 0 ? c : string.CompareOrdinal(uidX, uidY);
     }
 }
 

@@ -31,12 +31,13 @@ public class PriorityPolicyTests
     }
 
     [Fact]
-    public void Decide_FlaggedAboveUnflagged_WhateverTheWait()
+    public void Decide_FlaggedAboveUnflagged_WhileTheUnflaggedHasSlack()
     {
+        // v2: "whatever the wait" no longer holds by design; a study near its deadline is rescued (see below)
         var flagged = _policy.Decide(Study(null, 0, Finding(0.51)), s_now);
-        var longWaitingUnflagged = _policy.Decide(Study(null, 10_000, Finding(0.49)), s_now);
+        var waitingUnflagged = _policy.Decide(Study(null, 60, Finding(0.49)), s_now);
 
-        Assert.True(flagged.Score > longWaitingUnflagged.Score);
+        Assert.True(flagged.Score > waitingUnflagged.Score);
     }
 
     [Fact]
@@ -50,12 +51,17 @@ public class PriorityPolicyTests
     }
 
     [Fact]
-    public void Decide_AgingIsCapped_BelowTheNextClass()
+    public void Decide_AgingIsCapped_BelowTheNextClass_WhileThereIsSlack()
     {
-        var ancientRoutine = _policy.Decide(Study(null, 1_000_000, Finding(0.49)), s_now);
-        var freshUrgent = _policy.Decide(Study(OrderPriority.Asap, 0), s_now);
+        // within the slack the aging points stay below the class gap; past the lead time the study is due instead
+        var policy = new PriorityPolicy(new PriorityPolicyOptions { DeadlineRescue = false });
+        var ancientRoutine = policy.Decide(Study(null, 1_000_000, Finding(0.49)), s_now);
+        var freshUrgent = policy.Decide(Study(OrderPriority.Asap, 0), s_now);
+        var agedRoutine = _policy.Decide(Study(null, 80, Finding(0.45)), s_now);
 
         Assert.True(freshUrgent.Score > ancientRoutine.Score);
+        Assert.True(freshUrgent.Score > agedRoutine.Score);
+        Assert.DoesNotContain(agedRoutine.Reasons, r => r.StartsWith("due", StringComparison.Ordinal));
     }
 
     [Fact]

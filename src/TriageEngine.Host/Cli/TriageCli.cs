@@ -15,6 +15,7 @@ public static class TriageCli
         root.Add(PhantomsCommand.Create(context));
         root.Add(DicomCommand.Create(context));
         root.Add(ModelsCommand.Create(context));
+        root.Add(SimulateCommand.Create(context));
         return root;
     }
 

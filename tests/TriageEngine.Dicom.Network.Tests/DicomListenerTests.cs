@@ -188,6 +188,13 @@ public class DicomListenerTests
         var pdus = await Raw.ReadUntilClosedAsync(idle, Wait);
         Assert.IsType<AssociateAcceptPdu>(pdus[0]);
         Assert.IsType<AbortPdu>(pdus[^1]);
+
+        // the slot is released in the session's finally, just after the socket closes
+        for (var i = 0; i < 50 && rx.Listener.ActiveAssociations != 0; i++)
+        {
+            await Task.Delay(20);
+        }
+
         Assert.Equal(0, rx.Listener.ActiveAssociations);
     }
 

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace TriageEngine.Dicom.Network;
+
+/// <summary>Options of <see cref="FileStorageHandler"/>.</summary>
+public sealed record FileStorageOptions
+{
+    public const string Section = "Dicom:Storage";
+
+    /// <summary>Root folder of received instances.</summary>
+    public string RootDirectory { get; init; } = "received";
+
+    public DuplicatePolicy DuplicatePolicy { get; init; } = DuplicatePolicy.KeepFirst;
+}
+
+/// <summary>
+/// Stores each instance as a Part 10 file: a meta header for the accepted transfer syntax followed by the dataset
+/// bytes exactly as received. Written to a temporary file in the target folder, flushed to disk, then renamed, under
+/// <c>root/xx/&lt;SOP Instance UID&gt;.dcm</c> (xx from a hash of the UID, to spread files over folders).
+/// </summary>
+public sealed class FileStorageHandler : IStorageHandler
+{
+    private readonly FileStorageOptions _options;
+    private readonly string _root;
+
+    public FileStorageHandler(FileStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _root = Path.GetFullPath(options.RootDirectory);
+    }
+
+    /// <summary>Where an instance is (or would be) stored. Throws ArgumentException for an invalid UID.</summary>
+    public string PathFor(string sopInstanceUid)
+    {
+        ArgumentNullException.ThrowIfNull(sopInstanceUid);
+        if (!DicomUid.IsValid(sopInstanceUid))
+        {
+            throw new ArgumentException($"'{sopInstanceUid}' is not a valid UID.", nameof(sopInstanceUid));
+        }
+
+        // A valid UID holds only digits and dots and no empty component, so it cannot name another folder.
+        var fanout = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sopInstanceUid)).AsSpan(0, 1));
+        var path = Path.Combine(_root, fanout, sopInstanceUid + ".dcm");
+        if (!Path.GetFullPath(path).StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{sopInstanceUid}' maps outside the storage root.", nameof(sopInstanceUid));
+        }
+
+        return path;
+    }
+
+    public async ValueTask<ushort> StoreAsync(StoreRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!DicomUid.IsValid(request.SopInstanceUid) || !DicomUid.IsValid(request.SopClassUid))
+        {
+            return DimseStatus.CannotUnderstand;
+        }
+
+        var path = PathFor(request.SopInstanceUid);
+        if (_options.DuplicatePolicy == DuplicatePolicy.KeepFirst && File.Exists(path))
+        {
+            return DimseStatus.Success; // idempotent: the first copy is kept
+        }
+
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{request.SopInstanceUid}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await output.WriteAsync(MetaHeader(request), cancellationToken).ConfigureAwait(false);
+                await using (var input = request.OpenDataSet())
+                {
+                    await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+                }
+
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                output.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                File.Move(tmp, path, overwrite: _options.DuplicatePolicy == DuplicatePolicy.Replace);
+            }
+            catch (IOException) when (_options.DuplicatePolicy == DuplicatePolicy.KeepFirst && File.Exists(path))
+            {
+                // another association stored the same instance first
+            }
+
+            return DimseStatus.Success;
+        }
+        finally
+        {
+            File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Preamble, "DICM" and the file meta group for the request's SOP class/instance and transfer syntax.</summary>
+    public static byte[] MetaHeader(StoreRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var ids = new DicomDataset()
+            .AddString(DicomTags.SOPClassUID, DicomVR.UI, request.SopClassUid)
+            .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, request.SopInstanceUid);
+        var meta = DicomWriter.CreateMeta(ids, request.TransferSyntax);
+        meta.AddString(DicomTags.SourceApplicationEntityTitle, DicomVR.AE, request.Association.CallingAE);
+
+        // The dataset part is empty here: only the header is produced. The file's transfer syntax argument only
+        // selects how that (empty) dataset would be written; the meta element names the real one.
+        using var ms = new MemoryStream();
+        DicomWriter.Write(ms, new DicomFile(meta, new DicomDataset(), TransferSyntax.ExplicitVRLittleEndian));
+        return ms.ToArray();
+    }
+}

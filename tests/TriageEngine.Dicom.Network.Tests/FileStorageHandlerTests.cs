@@ -1,0 +1,55 @@
+using TriageEngine.Testing;
+
+namespace TriageEngine.Dicom.Network.Tests;
+
+public class FileStorageHandlerTests
+{
+    [Theory]
+    [InlineData("../../etc/passwd")]
+    [InlineData("1.2/../3")]
+    [InlineData("1.02.3")]
+    [InlineData("")]
+    public void PathFor_InvalidUid_Throws(string uid)
+    {
+        var handler = new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.GetTempPath() });
+        Assert.Throws<ArgumentException>(() => handler.PathFor(uid));
+    }
+
+    [Fact]
+    public async Task StoreAsync_Replace_OverwritesAtomicallyAndLeavesNoTempFiles()
+    {
+        var root = TestStudies.NewFolder("net-fsh");
+        var handler = new FileStorageHandler(new FileStorageOptions { RootDirectory = root, DuplicatePolicy = DuplicatePolicy.Replace });
+        var info = new AssociationInfo("SCU", "TRIAGE", null, null);
+        byte[] first = [1, 2, 3, 4], second = [5, 6, 7, 8];
+        foreach (var data in new[] { first, second })
+        {
+            var rq = new StoreRequest(info, TransferSyntax.ExplicitVRLittleEndian, DicomUid.CTImageStorage, "1.2.3.4", data.Length, () => new MemoryStream(data));
+            Assert.Equal(DimseStatus.Success, await handler.StoreAsync(rq, default));
+        }
+
+        var path = handler.PathFor("1.2.3.4");
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(second, bytes[^4..]);
+        Assert.Single(Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories));
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public async Task Session_DataSetNotMatchingCommand_AnswersA900()
+    {
+        await using var rx = await RunningListener.StartAsync();
+        var src = TestStudies.NewFolder("net-src");
+        var file = DicomListenerTests.WriteImages(src, 1, "1.2.826.0.1.3680043.10.5")[0];
+        var header = Part10Header.Read(file);
+        PresentationContextProposal[] pcs = [new(1, header.SopClassUid, [header.TransferSyntaxUid])];
+        await using var association = await ScuAssociation.ConnectAsync("127.0.0.1", rx.Port, "SCU", RunningListener.AE, pcs, TimeSpan.FromSeconds(10), 16384, default);
+        await using var stream = File.OpenRead(file);
+        stream.Position = header.DataSetOffset;
+        var rsp = await association.StoreAsync(association.Accepted[0], "1.2.3.999", stream, null, default); // command names another instance
+        Assert.Equal(DimseStatus.DataSetDoesNotMatchSopClass, rsp.Status);
+        await association.ReleaseAsync(default);
+        Assert.Empty(Directory.EnumerateFiles(rx.Root, "*.dcm", SearchOption.AllDirectories));
+        Directory.Delete(src, true);
+    }
+}

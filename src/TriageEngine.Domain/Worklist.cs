@@ -139,4 +139,6 @@ public interface IWorklistRepository
 
     /// <summary>Open items in worklist order.</summary>
     Task<IReadOnlyList<WorklistItem>> ListAsync(int limit, CancellationToken cancellationToken);
+
+    Task<WorklistItem?> GetAsync(string studyInstanceUid, CancellationToken cancellationToken);
 }

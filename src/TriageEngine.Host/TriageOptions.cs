@@ -20,6 +20,7 @@ public sealed record TriageOptions
     public DicomListenerOptions Dicom { get; init; } = new();
     public Hl7ListenerOptions Hl7 { get; init; } = new();
     public InferenceOptions Inference { get; init; } = new();
+    public TriageEngine.Application.Ingest.TriagePipelineOptions Pipeline { get; init; } = new();
 
     /// <summary>Administrator API key accepted in X-Api-Key (TRIAGE_ADMIN_KEY).</summary>
     public string? AdminKey { get; init; }
@@ -42,15 +43,36 @@ public sealed record HttpOptions
 
 public sealed record DicomListenerOptions
 {
+    /// <summary>False turns the DICOM listener off (e.g. on an inference-only node).</summary>
+    public bool Enabled { get; init; } = true;
+
     [Range(0, 65535)]
     public int Port { get; init; } = 11112;
 
+    /// <summary>Address to bind; 0.0.0.0 for all interfaces.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
     [RegularExpression("^[ -~]{1,16}$")]
     public string AeTitle { get; init; } = "TRIAGE";
+
+    /// <summary>Calling AE titles allowed to associate; empty allows any.</summary>
+    public List<string> AllowedCallingAeTitles { get; init; } = [];
+
+    [Range(1, 10_000)]
+    public int MaxAssociations { get; init; } = 32;
 }
 
 public sealed record Hl7ListenerOptions
 {
+    /// <summary>False turns the HL7 listener off.</summary>
+    public bool Enabled { get; init; } = true;
+
     [Range(0, 65535)]
     public int Port { get; init; } = 2575;
+
+    /// <summary>Address to bind; 0.0.0.0 for all interfaces.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
+    [Range(1, 10_000)]
+    public int MaxConnections { get; init; } = 32;
 }

@@ -56,21 +56,33 @@ public sealed class WorklistRepository : IWorklistRepository
         }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private const string ListSql = """
+    private const string SelectSql = """
         SELECT study_instance_uid AS StudyInstanceUid, accession_number AS AccessionNumber, description AS Description,
                modality AS Modality, series_count AS SeriesCount, instance_count AS InstanceCount, received_at AS ReceivedAt,
                status AS Status, status_reason AS StatusReason, CAST(findings_json AS TEXT) AS FindingsJson, priority_class AS PriorityClass,
                priority_score AS PriorityScore, CAST(reasons_json AS TEXT) AS ReasonsJson, policy_version AS PolicyVersion
         FROM worklist_items
-        ORDER BY priority_score DESC, received_at ASC, study_instance_uid ASC
-        LIMIT @limit
         """;
+
+    private const string ListSql = SelectSql + " ORDER BY priority_score DESC, received_at ASC, study_instance_uid ASC LIMIT @limit";
+
+    private const string GetSql = SelectSql + " WHERE study_instance_uid = @uid";
+
+    public async Task<WorklistItem?> GetAsync(string studyInstanceUid, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(GetSql, new { uid = studyInstanceUid }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(ToItem).FirstOrDefault();
+    }
 
     public async Task<IReadOnlyList<WorklistItem>> ListAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(ListSql, new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new WorklistItem(
+        return rows.Select(ToItem).ToList();
+    }
+
+    private static WorklistItem ToItem(Row r) => new(
             r.StudyInstanceUid,
             r.AccessionNumber,
             r.Description,
@@ -81,21 +93,11 @@ public sealed class WorklistRepository : IWorklistRepository
             Enum.Parse<TriageStatus>(r.Status),
             r.StatusReason,
             JsonSerializer.Deserialize<List<AiFinding>>(r.FindingsJson, s_json) ?? [],
-            new PriorityDecision(r.PriorityScore, Enum.Parse<PriorityClass>(r.PriorityClass), JsonSerializer.Deserialize<List<string>>(r.ReasonsJson, s_json) ?? [], r.PolicyVersion))).ToList();
-    }
+            new PriorityDecision(r.PriorityScore, Enum.Parse<PriorityClass>(r.PriorityClass), JsonSerializer.Deserialize<List<string>>(r.ReasonsJson, s_json) ?? [], r.PolicyVersion));
 
-    /// <summary>timestamptz on PostgreSQL; ISO-8601 UTC text (sortable) on SQLite.</summary>
-    private object Timestamp(DateTimeOffset value) => _database.Dialect == SqlDialect.Postgres
-        ? value.ToUniversalTime()
-        : value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    private object Timestamp(DateTimeOffset value) => DbTime.ToDb(_database.Dialect, value);
 
-    private static DateTimeOffset FromTimestamp(object value) => value switch
-    {
-        DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
-        DateTimeOffset dto => dto,
-        string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-        _ => throw new InvalidOperationException($"unexpected timestamp type {value.GetType().Name}"),
-    };
+    private static DateTimeOffset FromTimestamp(object value) => DbTime.FromDb(value);
 
     private sealed class Row
     {

@@ -71,7 +71,7 @@ public class ProcessTests
         var run = await CliRunner.ProcessAsync(s_cwd, "run", "-q", "--data", data, "--models", models, "--provider", "Cpu", studies);
         Assert.Equal(0, run.ExitCode);
 
-        var psi = CliRunner.StartInfo(s_cwd, "serve", "--data", data, "--http-port", "0", "--models", models);
+        var psi = CliRunner.StartInfo(s_cwd, "serve", "--data", data, "--http-port", "0", "--dicom-port", "0", "--hl7-port", "0", "--models", models);
         psi.Environment["TRIAGE_ADMIN_KEY"] = "test-key-123";
         using var server = Process.Start(psi)!;
         try
@@ -109,7 +109,7 @@ public class ProcessTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
 
-        var r = await CliRunner.ProcessAsync(s_cwd, "serve", "--data", TestStudies.NewFolder("data"), "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var r = await CliRunner.ProcessAsync(s_cwd, "serve", "--data", TestStudies.NewFolder("data"), "--dicom-port", "0", "--hl7-port", "0", "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains(r.StderrLines, l => l.StartsWith($"triage: cannot listen on 127.0.0.1:{port}", StringComparison.Ordinal));

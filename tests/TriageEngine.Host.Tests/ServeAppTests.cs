@@ -21,6 +21,8 @@ public sealed class ServeAppTests : IAsyncLifetime
             DataPath = TestStudies.NewFolder("serve"),
             ModelsPath = TestStudies.ModelsFolder(TestStudies.Manifest()),
             Http = new HttpOptions { Port = 0 },
+            Dicom = new DicomListenerOptions { Port = 0 },
+            Hl7 = new Hl7ListenerOptions { Port = 0 },
         };
         _app = await ServeApp.BuildAsync(options, HostConfiguration.Build(), CancellationToken.None);
         await _app.StartAsync();
@@ -110,6 +112,8 @@ public sealed class ServeAppPostgresTests
             DataPath = TestStudies.NewFolder("serve-pg"),
             Database = new DatabaseOptions { PostgreSql = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString },
             Http = new HttpOptions { Port = 0 },
+            Dicom = new DicomListenerOptions { Port = 0 },
+            Hl7 = new Hl7ListenerOptions { Port = 0 },
         };
         await using var app = await ServeApp.BuildAsync(options, HostConfiguration.Build(), CancellationToken.None);
         await app.StartAsync();

@@ -95,6 +95,39 @@ public static class StudyCatalog
         return new ScanResult(Group(instances), errors, skipped, files, bytes);
     }
 
+    /// <summary>A stored instance as the triage pipeline sees it.</summary>
+    public static InstanceRef ToRef(TriageEngine.Domain.StoredInstance i)
+    {
+        ArgumentNullException.ThrowIfNull(i);
+        return new InstanceRef(i.Path, i.StudyInstanceUid, i.SeriesInstanceUid, i.SopInstanceUid, i.SopClassUid, i.Modality, i.BodyPartExamined,
+            i.StudyDescription, i.SeriesDescription, i.AccessionNumber, i.InstanceNumber, i.SlicePosition, i.Frames, i.Bytes);
+    }
+
+    /// <summary>The header fields of a stored file that assembly, routing and the worklist need.</summary>
+    public static TriageEngine.Domain.StoredInstance ToStored(DicomFile file, string path, long bytes, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var ds = file.Dataset;
+        return new TriageEngine.Domain.StoredInstance(
+            ds.GetString(DicomTags.SOPInstanceUID) ?? file.Meta.GetString(DicomTags.MediaStorageSOPInstanceUID) ?? throw new DicomFormatException(DicomErrorCode.InvalidValue, 0, DicomTags.SOPInstanceUID, "no SOP Instance UID"),
+            ds.GetString(DicomTags.StudyInstanceUID) ?? throw new DicomFormatException(DicomErrorCode.InvalidValue, 0, DicomTags.StudyInstanceUID, "no Study Instance UID"),
+            ds.GetString(DicomTags.SeriesInstanceUID) ?? throw new DicomFormatException(DicomErrorCode.InvalidValue, 0, DicomTags.SeriesInstanceUID, "no Series Instance UID"),
+            ds.GetString(DicomTags.SOPClassUID),
+            ds.GetString(DicomTags.Modality),
+            ds.GetString(DicomTags.BodyPartExamined),
+            ds.GetString(DicomTags.StudyDescription),
+            ds.GetString(DicomTags.SeriesDescription),
+            ds.GetString(DicomTags.AccessionNumber),
+            ds.GetString(DicomTags.PatientID),
+            ds.GetInt(DicomTags.InstanceNumber),
+            SlicePosition(ds),
+            Math.Max(1, ds.GetInt(DicomTags.NumberOfFrames) ?? 1),
+            ds.GetInt(DicomTags.ImagesInAcquisition),
+            path,
+            bytes,
+            receivedAt);
+    }
+
     public static IReadOnlyList<StudyRef> Group(IEnumerable<InstanceRef> instances)
     {
         ArgumentNullException.ThrowIfNull(instances);

@@ -34,7 +34,11 @@ public sealed partial class TriageService : IDisposable
     public PriorityPolicy Policy => _policy;
 
     /// <summary>Scores the study with every applicable model and returns its worklist item.</summary>
-    public WorklistItem Triage(StudyRef study, DateTimeOffset receivedAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public WorklistItem Triage(StudyRef study, DateTimeOffset receivedAt, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        Triage(study, receivedAt, now, order: null, cancellationToken);
+
+    /// <summary>Scores the study and places it with its order's priority and patient class when the order is known.</summary>
+    public WorklistItem Triage(StudyRef study, DateTimeOffset receivedAt, DateTimeOffset now, ImagingOrder? order, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(study);
         var findings = new List<AiFinding>();
@@ -97,7 +101,7 @@ public sealed partial class TriageService : IDisposable
             statusReason = null;
         }
 
-        var input = new StudyForTriage(study.StudyInstanceUid, study.AccessionNumber, study.Description, study.Modality, null, receivedAt, findings, status, statusReason);
+        var input = new StudyForTriage(study.StudyInstanceUid, study.AccessionNumber, study.Description, study.Modality, order?.Priority, receivedAt, findings, status, statusReason, order?.PatientClass);
         var decision = _policy.Decide(input, now);
         return new WorklistItem(study.StudyInstanceUid, study.AccessionNumber, study.Description, study.Modality, study.Series.Count, study.InstanceCount, receivedAt, status, statusReason, findings, decision);
     }

@@ -54,6 +54,8 @@ public sealed class MllpListener : IAsyncDisposable
     private long _framesReceived;
     private long _framesRejected;
     private long _discardedBytes;
+    private int _stopped;
+    private int _disposed;
 
     public MllpListener(MllpListenerOptions options, Func<Hl7Message, CancellationToken, Task<Hl7Message>> handler)
     {
@@ -107,9 +109,9 @@ public sealed class MllpListener : IAsyncDisposable
     /// <summary>Stops accepting, cancels the sessions and waits for them (until <paramref name="cancellationToken"/>).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is null || _socket is null)
+        if (_stopping is null || _socket is null || Interlocked.Exchange(ref _stopped, 1) == 1)
         {
-            return;
+            return; // not started, or already stopped (stop and dispose may both be called)
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -131,6 +133,11 @@ public sealed class MllpListener : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _stopping?.Dispose();
         _slots.Dispose();
     }

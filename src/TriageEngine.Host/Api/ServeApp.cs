@@ -3,7 +3,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TriageEngine.Application.Ingest;
+using TriageEngine.Application.Orders;
+using TriageEngine.Application.Triage;
+using TriageEngine.Dicom.Network;
 using TriageEngine.Domain;
 using TriageEngine.Inference;
 using TriageEngine.Persistence;
@@ -26,6 +31,7 @@ public static partial class ServeApp
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
+        builder.Services.Configure<HostOptions>(h => h.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = 1 << 20;
@@ -47,9 +53,46 @@ public static partial class ServeApp
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IWorklistRepository, WorklistRepository>();
+        builder.Services.AddSingleton<IStudyStore, StudyStore>();
+        builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<IOrderStore>(sp => sp.GetRequiredService<OrderStore>());
+        builder.Services.AddSingleton<IInboundMessageStore>(sp => sp.GetRequiredService<OrderStore>());
         builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp =>
             ModelRegistry.Load(HostConfiguration.ResolveModelsPath(options), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry")));
+        builder.Services.AddSingleton(new PriorityPolicy());
+        builder.Services.AddSingleton(options.Inference);
+        builder.Services.AddSingleton(options.Pipeline);
+        builder.Services.AddSingleton<TriageService>();
+        builder.Services.AddSingleton<Reprioritizer>();
+        builder.Services.AddSingleton<Hl7InboundHandler>();
+        builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
+        builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
+        builder.Services.AddSingleton<StudyTriageWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StudyTriageWorker>());
+        if (options.Dicom.Enabled)
+        {
+            builder.Services.AddSingleton(sp => new DicomListener(
+                new TriageEngine.Dicom.Network.DicomListenerOptions
+                {
+                    AETitle = options.Dicom.AeTitle,
+                    BindAddress = options.Dicom.Address,
+                    Port = options.Dicom.Port,
+                    MaxAssociations = options.Dicom.MaxAssociations,
+                    AllowedCallingAETitles = options.Dicom.AllowedCallingAeTitles.Count > 0 ? options.Dicom.AllowedCallingAeTitles : null,
+                    SpoolDirectory = Path.Combine(dataPath, "spool"),
+                },
+                sp.GetRequiredService<IStorageHandler>(),
+                sp.GetRequiredService<ILogger<DicomListener>>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<DicomListener>());
+        }
+
+        if (options.Hl7.Enabled)
+        {
+            builder.Services.AddSingleton<Hl7ListenerService>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Hl7ListenerService>());
+        }
         builder.Services.ConfigureHttpJsonOptions(j =>
         {
             j.SerializerOptions.PropertyNamingPolicy = WorklistJson.Options.PropertyNamingPolicy;
@@ -114,6 +157,15 @@ public static partial class ServeApp
             error = m.Error,
         }), WorklistJson.Options));
         return app;
+    }
+
+    /// <summary>The DICOM and HL7 ports actually bound (0 when that listener is off).</summary>
+    public static (int Dicom, int Hl7) BoundListenerPorts(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var dicom = app.Services.GetService<DicomListener>()?.BoundPort ?? 0;
+        var hl7 = app.Services.GetService<Hl7ListenerService>()?.BoundPort ?? 0;
+        return (dicom, hl7);
     }
 
     /// <summary>The addresses actually bound (with the real port when 0 was asked for).</summary>

@@ -47,6 +47,21 @@ public static class ServeCommand
             {
                 throw new CliException(ExitCodes.Failure, $"cannot listen on {options.Http.Address}:{options.Http.Port}: {ex.Message}");
             }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new CliException(ExitCodes.Failure, $"cannot listen (DICOM port {options.Dicom.Port} or HL7 port {options.Hl7.Port}): {ex.Message}");
+            }
+
+            var (boundDicom, boundHl7) = ServeApp.BoundListenerPorts(app);
+            if (boundDicom > 0)
+            {
+                context.Error.WriteLine($"triage: DICOM {options.Dicom.AeTitle} on {options.Dicom.Address}:{boundDicom}");
+            }
+
+            if (boundHl7 > 0)
+            {
+                context.Error.WriteLine($"triage: HL7 MLLP on {options.Hl7.Address}:{boundHl7}");
+            }
 
             foreach (var url in ServeApp.BoundAddresses(app))
             {

@@ -15,6 +15,8 @@ public static class TriageCli
         root.Add(PhantomsCommand.Create(context));
         root.Add(DicomCommand.Create(context));
         root.Add(ModelsCommand.Create(context));
+        root.Add(SendCommand.Create(context));
+        root.Add(Hl7Command.Create(context));
         root.Add(SimulateCommand.Create(context));
         return root;
     }

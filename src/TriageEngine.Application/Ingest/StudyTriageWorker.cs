@@ -1,0 +1,127 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TriageEngine.Application.Studies;
+using TriageEngine.Application.Triage;
+using TriageEngine.Domain;
+
+namespace TriageEngine.Application.Ingest;
+
+/// <summary>Told when a study has been (re-)triaged: the change feed, HL7 outbound and notifications hang off this.</summary>
+public interface IWorklistChangeSink
+{
+    ValueTask OnChangedAsync(WorklistItem before, WorklistItem after, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Claims triage-ready studies from the database (quiet period over, or a series complete), triages them and stores
+/// their worklist item. The database is the source of truth: a claim that a dead node held is taken again after
+/// <see cref="TriagePipelineOptions.StaleClaimAfter"/>, and a study that received instances while it was triaged is
+/// triaged again.
+/// </summary>
+public sealed partial class StudyTriageWorker : BackgroundService
+{
+    private readonly IStudyStore _studies;
+    private readonly IOrderStore _orders;
+    private readonly IWorklistRepository _worklist;
+    private readonly TriageService _triage;
+    private readonly TriagePipelineOptions _options;
+    private readonly IEnumerable<IWorklistChangeSink> _sinks;
+    private readonly TimeProvider _time;
+    private readonly ILogger<StudyTriageWorker> _logger;
+    private readonly string _node;
+    private long _triaged;
+
+    public StudyTriageWorker(IStudyStore studies, IOrderStore orders, IWorklistRepository worklist, TriageService triage,
+        TriagePipelineOptions options, IEnumerable<IWorklistChangeSink> sinks, ILogger<StudyTriageWorker> logger, TimeProvider? time = null)
+    {
+        _studies = studies;
+        _orders = orders;
+        _worklist = worklist;
+        _triage = triage;
+        _options = options;
+        _sinks = sinks;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _node = options.NodeName ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+    }
+
+    /// <summary>Studies this worker has triaged since it started.</summary>
+    public long Triaged => Interlocked.Read(ref _triaged);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.TriageEnabled)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(_options.PollInterval, _time);
+        do
+        {
+            try
+            {
+                while (await RunOnceAsync(stoppingToken).ConfigureAwait(false) > 0)
+                {
+                    // keep draining while there is work
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (System.Data.Common.DbException ex)
+            {
+                LogDatabaseUnavailable(_logger, ex.Message); // retried at the next tick; nothing is lost, the state is in the database
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Claims and triages one batch of ready studies; returns how many were claimed.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var claims = await _studies.ClaimReadyAsync(now, now - _options.QuietPeriod, now - _options.StaleClaimAfter, _node, _options.MaxClaim, cancellationToken).ConfigureAwait(false);
+        foreach (var claim in claims)
+        {
+            try
+            {
+                await TriageOneAsync(claim, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not System.Data.Common.DbException)
+            {
+                // the claim stays; it is taken again once stale, so the study is never lost
+                LogTriageFailed(_logger, claim.StudyInstanceUid, ex.GetType().Name, ex.Message);
+            }
+        }
+
+        return claims.Count;
+    }
+
+    private async Task TriageOneAsync(StudyClaim claim, CancellationToken cancellationToken)
+    {
+        var instances = await _studies.InstancesAsync(claim.StudyInstanceUid, cancellationToken).ConfigureAwait(false);
+        var study = StudyCatalog.Group(instances.Select(StudyCatalog.ToRef)).Single();
+        var order = study.AccessionNumber is { Length: > 0 } accession ? await _orders.FindAsync(accession, cancellationToken).ConfigureAwait(false) : null;
+        var before = await _worklist.GetAsync(claim.StudyInstanceUid, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var item = await Task.Run(() => _triage.Triage(study, claim.FirstReceivedAt, now, order, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await _worklist.UpsertAsync(item, cancellationToken).ConfigureAwait(false);
+        var state = await _studies.CompleteAsync(claim, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _triaged);
+        LogTriaged(_logger, claim.StudyInstanceUid, item.Priority.PriorityClass.ToString(), item.Status.ToString(), (now - claim.LastReceivedAt).TotalMilliseconds, state.ToString());
+        foreach (var sink in _sinks)
+        {
+            await sink.OnChangedAsync(before ?? item, item, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Study {StudyInstanceUid} triaged: {PriorityClass}, {Status}, {MillisecondsSinceLastInstance:F0} ms after its last instance; now {State}")]
+    private static partial void LogTriaged(ILogger logger, string studyInstanceUid, string priorityClass, string status, double millisecondsSinceLastInstance, string state);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Triage of study {StudyInstanceUid} failed, it will be retried: {ErrorType}: {Reason}")]
+    private static partial void LogTriageFailed(ILogger logger, string studyInstanceUid, string errorType, string reason);
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Error, Message = "Triage worker cannot reach the database, retrying: {Reason}")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string reason);
+}

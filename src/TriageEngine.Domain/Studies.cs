@@ -1,0 +1,95 @@
+namespace TriageEngine.Domain;
+
+/// <summary>An instance received and durably stored: what assembly, routing and the worklist need of its header.</summary>
+public sealed record StoredInstance(
+    string SopInstanceUid,
+    string StudyInstanceUid,
+    string SeriesInstanceUid,
+    string? SopClassUid,
+    string? Modality,
+    string? BodyPartExamined,
+    string? StudyDescription,
+    string? SeriesDescription,
+    string? AccessionNumber,
+    string? PatientId,
+    int? InstanceNumber,
+    double? SlicePosition,
+    int Frames,
+    int? ImagesInAcquisition,
+    string Path,
+    long Bytes,
+    DateTimeOffset ReceivedAt);
+
+/// <summary>Where a study is in the pipeline.</summary>
+public enum StudyState
+{
+    /// <summary>Instances are arriving; triage waits for the assembly rules.</summary>
+    Receiving,
+
+    /// <summary>A node claimed it and is triaging it.</summary>
+    Triaging,
+
+    /// <summary>Triaged; a new instance sends it back to Receiving for a re-triage.</summary>
+    Triaged,
+}
+
+/// <summary>A study claimed for triage: the generation (instance count) it was claimed at.</summary>
+public sealed record StudyClaim(string StudyInstanceUid, long Generation, DateTimeOffset FirstReceivedAt, DateTimeOffset LastReceivedAt);
+
+/// <summary>Study assembly state and the instances of each study. All timer state lives here, so a restart loses none.</summary>
+public interface IStudyStore
+{
+    /// <summary>Records a stored instance (idempotent by SOP Instance UID); returns false when it was already known.</summary>
+    Task<bool> AddInstanceAsync(StoredInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims studies that are ready: receiving and quiet since <paramref name="quietBefore"/>, or with every expected
+    /// image of a series present; also reclaims studies whose claim is older than <paramref name="staleClaimBefore"/>
+    /// (a node that died). Each study is claimed by one node only.
+    /// </summary>
+    Task<IReadOnlyList<StudyClaim>> ClaimReadyAsync(DateTimeOffset now, DateTimeOffset quietBefore, DateTimeOffset staleClaimBefore, string node, int max, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<StoredInstance>> InstancesAsync(string studyInstanceUid, CancellationToken cancellationToken);
+
+    /// <summary>Marks the claim done: Triaged when no instance arrived since the claim, else back to Receiving.</summary>
+    Task<StudyState> CompleteAsync(StudyClaim claim, CancellationToken cancellationToken);
+
+    Task<StudyState?> StateAsync(string studyInstanceUid, CancellationToken cancellationToken);
+
+    /// <summary>Studies whose instances carry this accession number.</summary>
+    Task<IReadOnlyList<string>> StudiesByAccessionAsync(string accessionNumber, CancellationToken cancellationToken);
+}
+
+/// <summary>An imaging order as the ordering system sent it (HL7 ORM/OMI), linked to studies by accession number.</summary>
+public sealed record ImagingOrder(
+    string AccessionNumber,
+    string? PatientId,
+    string? PlacerOrderNumber,
+    string? ProcedureCode,
+    string? ProcedureText,
+    OrderPriority? Priority,
+    PatientClass? PatientClass,
+    string? Location,
+    string? OrderingProvider,
+    string Status,
+    DateTimeOffset UpdatedAt);
+
+public interface IOrderStore
+{
+    Task UpsertAsync(ImagingOrder order, CancellationToken cancellationToken);
+
+    Task<ImagingOrder?> FindAsync(string accessionNumber, CancellationToken cancellationToken);
+
+    /// <summary>Updates patient class and location on every open order of a patient (ADT); returns their accession numbers.</summary>
+    Task<IReadOnlyList<string>> UpdatePatientAsync(string patientId, PatientClass? patientClass, string? location, CancellationToken cancellationToken);
+}
+
+/// <summary>Inbound HL7 messages as received, for idempotency (sender + control id) and audit.</summary>
+public interface IInboundMessageStore
+{
+    /// <summary>Whether a message with this sender and control id was recorded (its effects are committed).</summary>
+    Task<bool> SeenAsync(string sender, string controlId, CancellationToken cancellationToken);
+
+    /// <summary>Records the raw message after its effects; false when the same sender and control id were recorded before.</summary>
+    Task<bool> TryAddAsync(string sender, string controlId, string messageType, string raw, DateTimeOffset receivedAt, CancellationToken cancellationToken);
+}

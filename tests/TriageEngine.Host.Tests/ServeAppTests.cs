@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using TriageEngine.Domain;
 using TriageEngine.Host.Api;
+using TriageEngine.Host.Cli;
 using TriageEngine.Testing;
 
 namespace TriageEngine.Host.Tests;
@@ -79,6 +80,78 @@ public sealed class ServeAppTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+    }
+
+    private const string Orm = "MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||ORM^O01|VERB-1|P|2.3\rPID|1||PAT7^^^HOSP^MR||PHANTOM^VERB\rPV1|1|O\rORC|NW|P7|ACC7||SC||^^^^^R\rOBR|1|P7|ACC7|XRCHEST^XR CHEST|||||||||||||||ACC7\r";
+
+    [Fact]
+    public async Task Hl7Send_InProcessAndProcess_PrintsAck()
+    {
+        var dir = TestStudies.NewFolder("hl7");
+        var file = Path.Combine(dir, "orm.hl7");
+        File.WriteAllText(file, Orm);
+        var port = ServeApp.BoundListenerPorts(_app!).Hl7.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var r = await CliRunner.InProcessAsync("hl7", "send", "127.0.0.1:" + port, file);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal($"{file}: AA VERB-1", r.Stdout.Trim());
+
+        File.WriteAllText(file, Orm.Replace("VERB-1", "VERB-2", StringComparison.Ordinal).Replace("|ORM^O01|", "|SIU^S12|", StringComparison.Ordinal));
+        var p = await CliRunner.ProcessAsync(dir, "hl7", "send", "127.0.0.1:" + port, file);
+        Assert.Equal(ExitCodes.Failure, p.ExitCode);
+        Assert.StartsWith($"{file}: AR VERB-2 (", p.Stdout.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_ImagesToServe_ProcessStoresThem()
+    {
+        var dir = TestStudies.NewFolder("send");
+        TestStudies.WriteImage(dir, "1.8.1", "1.8.1.1", "1.8.1.1.1", "OT", 100, bodyPart: "CHEST");
+        TestStudies.WriteImage(dir, "1.8.1", "1.8.1.1", "1.8.1.1.2", "OT", 10, bodyPart: "CHEST");
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an image");
+        var port = ServeApp.BoundListenerPorts(_app!).Dicom.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var r = await CliRunner.ProcessAsync(dir, "send", "-q", "127.0.0.1:" + port, dir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("sent 2 of 2 instances", r.Stdout, StringComparison.Ordinal);
+        var stores = _app!.Services.GetRequiredService<IStudyStore>();
+        Assert.Equal(2, (await stores.InstancesAsync("1.8.1", CancellationToken.None)).Count);
+    }
+
+    [Theory]
+    [InlineData(ExitCodes.Usage, "send", "nohost", "/tmp")]
+    [InlineData(ExitCodes.Failure, "send", "127.0.0.1:1", "SAMPLE")]
+    [InlineData(ExitCodes.NoInput, "hl7", "parse", "/no/such.hl7")]
+    [InlineData(ExitCodes.DataError, "hl7", "parse", "NOTHL7")]
+    public async Task Verbs_BadInput_OneLine(int expected, params string[] args)
+    {
+        var dir = TestStudies.NewFolder("bad");
+        var sample = TestStudies.WriteImage(dir, "1.8.2", "1.8.2.1", "1.8.2.1.1", "OT", 1);
+        var notHl7 = Path.Combine(dir, "x.hl7");
+        File.WriteAllText(notHl7, "hello, this is not HL7");
+        args = args.Select(a => a == "SAMPLE" ? sample : a == "NOTHL7" ? notHl7 : a).ToArray();
+
+        var r = await CliRunner.ProcessAsync(dir, args);
+
+        Assert.Equal(expected, r.ExitCode);
+        Assert.StartsWith("triage: ", Assert.Single(r.StderrLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hl7Parse_Json_FieldsUnescaped()
+    {
+        var dir = TestStudies.NewFolder("hl7p");
+        var file = Path.Combine(dir, "orm.hl7");
+        File.WriteAllText(file, Orm.Replace("XR CHEST", "XR \\T\\ CHEST", StringComparison.Ordinal));
+
+        var r = await CliRunner.InProcessAsync("hl7", "parse", "--json", file);
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal("ORM", doc.RootElement.GetProperty("messageType").GetString());
+        var obr = doc.RootElement.GetProperty("segments").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "OBR");
+        Assert.Equal("XRCHEST^XR & CHEST", obr.GetProperty("fields")[3].GetString());
     }
 
     [Fact]

@@ -1,0 +1,105 @@
+using TriageEngine.Domain;
+
+namespace TriageEngine.Persistence.Tests;
+
+/// <summary>Study assembly and orders: the same contract on SQLite and PostgreSQL.</summary>
+internal static class StudyStoreContract
+{
+    private static readonly DateTimeOffset s_t0 = new(2026, 11, 28, 2, 0, 0, TimeSpan.Zero);
+
+    public static StoredInstance Instance(string study, string series, string sop, DateTimeOffset at, int? imagesInAcquisition = null, string? accession = "ACC1") => new(
+        sop, study, series, "1.2.840.10008.5.1.4.1.1.2", "CT", "HEAD", "CT HEAD", "AXIAL", accession, "PAT1", 1, 0.5, 1, imagesInAcquisition,
+        "/data/" + sop + ".dcm", 1000, at);
+
+    public static async Task Claim_AfterQuietPeriodOnly_ThenTriagedOnce(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        Assert.True(await store.AddInstanceAsync(Instance("1.1", "1.1.1", "1.1.1.1", s_t0), CancellationToken.None));
+        Assert.False(await store.AddInstanceAsync(Instance("1.1", "1.1.1", "1.1.1.1", s_t0), CancellationToken.None)); // idempotent
+        await store.AddInstanceAsync(Instance("1.1", "1.1.1", "1.1.1.2", s_t0.AddSeconds(1)), CancellationToken.None);
+
+        var early = await store.ClaimReadyAsync(s_t0.AddSeconds(2), s_t0.AddSeconds(0.5), s_t0.AddMinutes(-10), "node-a", 10, CancellationToken.None);
+        Assert.Empty(early); // the last instance arrived after the quiet limit
+
+        var claims = await store.ClaimReadyAsync(s_t0.AddSeconds(3), s_t0.AddSeconds(1.5), s_t0.AddMinutes(-10), "node-a", 10, CancellationToken.None);
+        var claim = Assert.Single(claims);
+        Assert.Equal(("1.1", 2L), (claim.StudyInstanceUid, claim.Generation));
+        Assert.Equal(s_t0, claim.FirstReceivedAt);
+        Assert.Equal(s_t0.AddSeconds(1), claim.LastReceivedAt);
+        Assert.Empty(await store.ClaimReadyAsync(s_t0.AddSeconds(4), s_t0.AddSeconds(3), s_t0.AddMinutes(-10), "node-b", 10, CancellationToken.None));
+
+        Assert.Equal(StudyState.Triaged, await store.CompleteAsync(claim, CancellationToken.None));
+        Assert.Equal(2, (await store.InstancesAsync("1.1", CancellationToken.None)).Count);
+        Assert.Empty(await store.ClaimReadyAsync(s_t0.AddSeconds(10), s_t0.AddSeconds(9), s_t0.AddMinutes(-10), "node-b", 10, CancellationToken.None));
+    }
+
+    public static async Task InstanceDuringTriage_ReturnsToReceivingForRetriage(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        await store.AddInstanceAsync(Instance("2.1", "2.1.1", "2.1.1.1", s_t0), CancellationToken.None);
+        var claim = Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(5), s_t0.AddSeconds(4), s_t0.AddMinutes(-10), "node-a", 10, CancellationToken.None));
+
+        await store.AddInstanceAsync(Instance("2.1", "2.1.1", "2.1.1.2", s_t0.AddSeconds(6)), CancellationToken.None);
+
+        Assert.Equal(StudyState.Receiving, await store.CompleteAsync(claim, CancellationToken.None));
+        var again = Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(9), s_t0.AddSeconds(8), s_t0.AddMinutes(-10), "node-a", 10, CancellationToken.None));
+        Assert.Equal(2, again.Generation);
+    }
+
+    public static async Task CompleteSeries_ReadyWithoutQuietPeriod(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        await store.AddInstanceAsync(Instance("3.1", "3.1.1", "3.1.1.1", s_t0, imagesInAcquisition: 2), CancellationToken.None);
+        Assert.Empty(await store.ClaimReadyAsync(s_t0, s_t0.AddSeconds(-2), s_t0.AddMinutes(-10), "n", 10, CancellationToken.None));
+
+        await store.AddInstanceAsync(Instance("3.1", "3.1.1", "3.1.1.2", s_t0, imagesInAcquisition: 2), CancellationToken.None);
+
+        Assert.Single(await store.ClaimReadyAsync(s_t0, s_t0.AddSeconds(-2), s_t0.AddMinutes(-10), "n", 10, CancellationToken.None));
+    }
+
+    public static async Task StaleClaim_ReclaimedByAnotherNode(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        await store.AddInstanceAsync(Instance("4.1", "4.1.1", "4.1.1.1", s_t0), CancellationToken.None);
+        Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(5), s_t0.AddSeconds(4), s_t0.AddMinutes(-10), "dead-node", 10, CancellationToken.None));
+
+        Assert.Empty(await store.ClaimReadyAsync(s_t0.AddMinutes(5), s_t0.AddMinutes(5), s_t0.AddMinutes(-5), "node-b", 10, CancellationToken.None));
+        var reclaimed = Assert.Single(await store.ClaimReadyAsync(s_t0.AddMinutes(20), s_t0.AddMinutes(20), s_t0.AddMinutes(10), "node-b", 10, CancellationToken.None));
+        Assert.Equal("4.1", reclaimed.StudyInstanceUid);
+    }
+
+    public static async Task Orders_UpsertMergeAndPatientUpdate(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var orders = new OrderStore(db);
+        var studies = new StudyStore(db);
+        await orders.UpsertAsync(new ImagingOrder("ACC9", "H:PAT9", "P9", "CTHEAD", "CT HEAD", OrderPriority.Routine, PatientClass.Outpatient, "OPD", "DR X", "scheduled", s_t0), CancellationToken.None);
+        await orders.UpsertAsync(new ImagingOrder("ACC9", null, null, null, null, OrderPriority.Stat, null, null, null, "changed", s_t0.AddMinutes(1)), CancellationToken.None);
+
+        var o = await orders.FindAsync("ACC9", CancellationToken.None);
+        Assert.NotNull(o);
+        Assert.Equal((OrderPriority.Stat, PatientClass.Outpatient, "H:PAT9", "CT HEAD", "changed"), (o.Priority!.Value, o.PatientClass!.Value, o.PatientId, o.ProcedureText, o.Status));
+
+        Assert.Equal(["ACC9"], await orders.UpdatePatientAsync("H:PAT9", PatientClass.Emergency, "ED", CancellationToken.None));
+        Assert.Equal(PatientClass.Emergency, (await orders.FindAsync("ACC9", CancellationToken.None))!.PatientClass);
+        Assert.Null(await orders.FindAsync("NOPE", CancellationToken.None));
+
+        await studies.AddInstanceAsync(Instance("5.1", "5.1.1", "5.1.1.1", s_t0, accession: "ACC9"), CancellationToken.None);
+        Assert.Equal(["5.1"], await studies.StudiesByAccessionAsync("ACC9", CancellationToken.None));
+    }
+
+    public static async Task Inbound_DuplicateControlIdRecordedOnce(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var inbound = new OrderStore(db);
+        Assert.False(await inbound.SeenAsync("RIS|H", "C1", CancellationToken.None));
+        Assert.True(await inbound.TryAddAsync("RIS|H", "C1", "ORM^O01", "MSH|...", s_t0, CancellationToken.None));
+        Assert.False(await inbound.TryAddAsync("RIS|H", "C1", "ORM^O01", "MSH|...", s_t0, CancellationToken.None));
+        Assert.True(await inbound.SeenAsync("RIS|H", "C1", CancellationToken.None));
+        Assert.True(await inbound.TryAddAsync("OTHER|H", "C1", "ORM^O01", "MSH|...", s_t0, CancellationToken.None));
+    }
+}

@@ -56,6 +56,9 @@ public interface IStudyStore
 
     Task<StudyState?> StateAsync(string studyInstanceUid, CancellationToken cancellationToken);
 
+    /// <summary>Returns to Receiving the studies claimed by earlier processes of a node (claimed_by starts with the prefix, is not <paramref name="currentNode"/>).</summary>
+    Task<int> ReleaseClaimsAsync(string nodePrefix, string currentNode, CancellationToken cancellationToken);
+
     /// <summary>Studies whose instances carry this accession number.</summary>
     Task<IReadOnlyList<string>> StudiesByAccessionAsync(string accessionNumber, CancellationToken cancellationToken);
 }
@@ -92,4 +95,50 @@ public interface IInboundMessageStore
 
     /// <summary>Records the raw message after its effects; false when the same sender and control id were recorded before.</summary>
     Task<bool> TryAddAsync(string sender, string controlId, string messageType, string raw, DateTimeOffset receivedAt, CancellationToken cancellationToken);
+}
+
+/// <summary>State of an outbound HL7 message in the durable outbox.</summary>
+public enum OutboxState
+{
+    Pending,
+    Delivered,
+
+    /// <summary>Given up (rejected, or retries exhausted): visible through the API for an operator.</summary>
+    DeadLetter,
+}
+
+/// <summary>One outbound HL7 message, queued in the same database as the decision that caused it.</summary>
+public sealed record OutboxMessage(
+    long Id,
+    string Destination,
+    string ControlId,
+    string MessageType,
+    string? AccessionNumber,
+    string StudyInstanceUid,
+    string PriorityCode,
+    string Payload,
+    OutboxState State,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset NextAttemptAt,
+    string? LastError,
+    string? AckCode);
+
+/// <summary>The durable HL7 outbox: at-least-once, in order per destination.</summary>
+public interface IOutboxStore
+{
+    /// <summary>Queues a message; returns its id.</summary>
+    Task<long> EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken);
+
+    /// <summary>The oldest pending message of a destination (the next to send, in order), or null.</summary>
+    Task<OutboxMessage?> NextPendingAsync(string destination, CancellationToken cancellationToken);
+
+    Task MarkDeliveredAsync(long id, string ackCode, CancellationToken cancellationToken);
+
+    Task MarkFailedAsync(long id, string error, DateTimeOffset nextAttemptAt, bool deadLetter, CancellationToken cancellationToken);
+
+    /// <summary>The priority code last queued for a study to a destination (to send only changes).</summary>
+    Task<string?> LastQueuedPriorityAsync(string destination, string studyInstanceUid, string messageType, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<OutboxMessage>> ListAsync(OutboxState? state, int limit, CancellationToken cancellationToken);
 }

@@ -164,6 +164,18 @@ public sealed class StudyStore : IStudyStore
         return state is null ? null : Enum.Parse<StudyState>(state);
     }
 
+    public async Task<int> ReleaseClaimsAsync(string nodePrefix, string currentNode, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE studies SET state = 'Receiving', claimed_by = NULL, claimed_at = NULL
+            WHERE state = 'Triaging' AND substr(claimed_by, 1, @prefixLength) = @prefix AND claimed_by <> @currentNode
+            """,
+            new { prefix = nodePrefix, prefixLength = nodePrefix.Length, currentNode },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<string>> StudiesByAccessionAsync(string accessionNumber, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

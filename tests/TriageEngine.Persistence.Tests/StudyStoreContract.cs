@@ -102,4 +102,45 @@ internal static class StudyStoreContract
         Assert.True(await inbound.SeenAsync("RIS|H", "C1", CancellationToken.None));
         Assert.True(await inbound.TryAddAsync("OTHER|H", "C1", "ORM^O01", "MSH|...", s_t0, CancellationToken.None));
     }
+
+    public static async Task ReleaseClaims_EarlierProcessOfThisNodeOnly(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        await store.AddInstanceAsync(Instance("6.1", "6.1.1", "6.1.1.1", s_t0), CancellationToken.None);
+        await store.AddInstanceAsync(Instance("6.2", "6.2.1", "6.2.1.1", s_t0), CancellationToken.None);
+        Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(5), s_t0.AddSeconds(4), s_t0.AddMinutes(-10), "host_a:100", 1, CancellationToken.None));
+        Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(5), s_t0.AddSeconds(4), s_t0.AddMinutes(-10), "hostXa:7", 1, CancellationToken.None));
+
+        Assert.Equal(1, await store.ReleaseClaimsAsync("host_a:", "host_a:200", CancellationToken.None));
+
+        var again = Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(6), s_t0.AddSeconds(5), s_t0.AddMinutes(-10), "host_a:200", 10, CancellationToken.None));
+        Assert.Equal("6.1", again.StudyInstanceUid);
+    }
+
+    public static async Task Outbox_InOrderDeliveredFailedDeadLetter(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var outbox = new OutboxStore(db);
+        OutboxMessage M(string control, string code) => new(0, "ris", control, "ORM^O01", "ACC1", "1.2", code, "MSH|...", OutboxState.Pending, 0, s_t0, s_t0, null, null);
+        var first = await outbox.EnqueueAsync(M("C1", "S"), CancellationToken.None);
+        var second = await outbox.EnqueueAsync(M("C2", "R"), CancellationToken.None);
+        Assert.True(second > first);
+        Assert.Equal("R", await outbox.LastQueuedPriorityAsync("ris", "1.2", "ORM^O01", CancellationToken.None));
+        Assert.Null(await outbox.LastQueuedPriorityAsync("other", "1.2", "ORM^O01", CancellationToken.None));
+
+        Assert.Equal("C1", (await outbox.NextPendingAsync("ris", CancellationToken.None))!.ControlId);
+        await outbox.MarkFailedAsync(first, "connection refused", s_t0.AddSeconds(2), deadLetter: false, CancellationToken.None);
+        var retry = (await outbox.NextPendingAsync("ris", CancellationToken.None))!;
+        Assert.Equal(("C1", 1, "connection refused", s_t0.AddSeconds(2)), (retry.ControlId, retry.Attempts, retry.LastError, retry.NextAttemptAt));
+
+        await outbox.MarkDeliveredAsync(first, "AA", CancellationToken.None);
+        Assert.Equal("C2", (await outbox.NextPendingAsync("ris", CancellationToken.None))!.ControlId);
+        await outbox.MarkFailedAsync(second, "AR: rejected", s_t0, deadLetter: true, CancellationToken.None);
+        Assert.Null(await outbox.NextPendingAsync("ris", CancellationToken.None));
+
+        var dead = Assert.Single(await outbox.ListAsync(OutboxState.DeadLetter, 10, CancellationToken.None));
+        Assert.Equal("C2", dead.ControlId);
+        Assert.Equal(2, (await outbox.ListAsync(null, 10, CancellationToken.None)).Count);
+    }
 }

@@ -5,6 +5,12 @@ namespace TriageEngine.Persistence.Tests;
 public class SqliteStudyStoreTests
 {
     [Fact]
+    public Task Outbox_InOrderDeliveredFailedDeadLetter() => StudyStoreContract.Outbox_InOrderDeliveredFailedDeadLetter(Databases.NewSqlite());
+
+    [Fact]
+    public Task ReleaseClaims_EarlierProcessOfThisNodeOnly() => StudyStoreContract.ReleaseClaims_EarlierProcessOfThisNodeOnly(Databases.NewSqlite());
+
+    [Fact]
     public Task Claim_AfterQuietPeriodOnly_ThenTriagedOnce() => StudyStoreContract.Claim_AfterQuietPeriodOnly_ThenTriagedOnce(Databases.NewSqlite());
 
     [Fact]
@@ -25,6 +31,20 @@ public class SqliteStudyStoreTests
 
 public class PostgresStudyStoreTests
 {
+    [PostgresFact]
+    public async Task Outbox_InOrderDeliveredFailedDeadLetter()
+    {
+        using var db = await Databases.NewPostgresAsync();
+        await StudyStoreContract.Outbox_InOrderDeliveredFailedDeadLetter(db);
+    }
+
+    [PostgresFact]
+    public async Task ReleaseClaims_EarlierProcessOfThisNodeOnly()
+    {
+        using var db = await Databases.NewPostgresAsync();
+        await StudyStoreContract.ReleaseClaims_EarlierProcessOfThisNodeOnly(db);
+    }
+
     [PostgresFact]
     public async Task Claim_AfterQuietPeriodOnly_ThenTriagedOnce()
     {

@@ -29,6 +29,7 @@ public sealed partial class StudyTriageWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<StudyTriageWorker> _logger;
     private readonly string _node;
+    private readonly string _nodePrefix;
     private long _triaged;
 
     public StudyTriageWorker(IStudyStore studies, IOrderStore orders, IWorklistRepository worklist, TriageService triage,
@@ -42,7 +43,8 @@ public sealed partial class StudyTriageWorker : BackgroundService
         _sinks = sinks;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _node = options.NodeName ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+        _nodePrefix = (options.NodeName ?? Environment.MachineName) + ":";
+        _node = _nodePrefix + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Studies this worker has triaged since it started.</summary>
@@ -53,6 +55,20 @@ public sealed partial class StudyTriageWorker : BackgroundService
         if (!_options.TriageEnabled)
         {
             return;
+        }
+
+        try
+        {
+            // claims held by an earlier process on this machine died with it: release them now instead of waiting for them to go stale
+            var released = await _studies.ReleaseClaimsAsync(_nodePrefix, _node, stoppingToken).ConfigureAwait(false);
+            if (released > 0)
+            {
+                LogReleased(_logger, released);
+            }
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            LogDatabaseUnavailable(_logger, ex.Message);
         }
 
         using var timer = new PeriodicTimer(_options.PollInterval, _time);
@@ -107,13 +123,17 @@ public sealed partial class StudyTriageWorker : BackgroundService
         var now = _time.GetUtcNow();
         var item = await Task.Run(() => _triage.Triage(study, claim.FirstReceivedAt, now, order, cancellationToken), cancellationToken).ConfigureAwait(false);
         await _worklist.UpsertAsync(item, cancellationToken).ConfigureAwait(false);
-        var state = await _studies.CompleteAsync(claim, cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _triaged);
-        LogTriaged(_logger, claim.StudyInstanceUid, item.Priority.PriorityClass.ToString(), item.Status.ToString(), (now - claim.LastReceivedAt).TotalMilliseconds, state.ToString());
+
+        // effects (outbox rows, notifications) are committed before the claim is completed: a crash in between re-triages
+        // the study, and the sinks only act on a change, so nothing is lost and nothing is sent twice in effect
         foreach (var sink in _sinks)
         {
             await sink.OnChangedAsync(before ?? item, item, cancellationToken).ConfigureAwait(false);
         }
+
+        var state = await _studies.CompleteAsync(claim, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _triaged);
+        LogTriaged(_logger, claim.StudyInstanceUid, item.Priority.PriorityClass.ToString(), item.Status.ToString(), (now - claim.LastReceivedAt).TotalMilliseconds, state.ToString());
     }
 
     [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Study {StudyInstanceUid} triaged: {PriorityClass}, {Status}, {MillisecondsSinceLastInstance:F0} ms after its last instance; now {State}")]
@@ -121,6 +141,9 @@ public sealed partial class StudyTriageWorker : BackgroundService
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Triage of study {StudyInstanceUid} failed, it will be retried: {ErrorType}: {Reason}")]
     private static partial void LogTriageFailed(ILogger logger, string studyInstanceUid, string errorType, string reason);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Released {Count} triage claim(s) left by an earlier process of this node; they are triaged again")]
+    private static partial void LogReleased(ILogger logger, int count);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Error, Message = "Triage worker cannot reach the database, retrying: {Reason}")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string reason);

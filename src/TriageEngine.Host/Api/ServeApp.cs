@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TriageEngine.Application.Ingest;
 using TriageEngine.Application.Orders;
+using TriageEngine.Application.Outbound;
 using TriageEngine.Application.Triage;
 using TriageEngine.Dicom.Network;
 using TriageEngine.Domain;
@@ -69,6 +70,12 @@ public static partial class ServeApp
         builder.Services.AddSingleton<Hl7InboundHandler>();
         builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
+        builder.Services.AddSingleton(options.Hl7Outbound);
+        builder.Services.AddSingleton<IOutboxStore, OutboxStore>();
+        builder.Services.AddSingleton<Hl7Outbox>();
+        builder.Services.AddSingleton<IWorklistChangeSink>(sp => sp.GetRequiredService<Hl7Outbox>());
+        builder.Services.AddSingleton<Hl7OutboxSender>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Hl7OutboxSender>());
         builder.Services.AddSingleton<StudyTriageWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StudyTriageWorker>());
         if (options.Dicom.Enabled)
@@ -147,6 +154,37 @@ public static partial class ServeApp
 
             var items = await repository.ListAsync(n, ct).ConfigureAwait(false);
             return Results.Json(WorklistJson.ToDto(items), WorklistJson.Options);
+        });
+        api.MapGet("/hl7/outbox", async (IOutboxStore outbox, string? state, int? limit, CancellationToken ct) =>
+        {
+            OutboxState? filter = null;
+            if (state is not null)
+            {
+                if (!Enum.TryParse<OutboxState>(state, ignoreCase: true, out var parsed))
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "state must be pending, delivered or deadletter");
+                }
+
+                filter = parsed;
+            }
+
+            var rows = await outbox.ListAsync(filter, Math.Clamp(limit ?? 100, 1, 1000), ct).ConfigureAwait(false);
+            return Results.Json(rows.Select(m => new
+            {
+                id = m.Id,
+                destination = m.Destination,
+                controlId = m.ControlId,
+                messageType = m.MessageType,
+                accessionNumber = m.AccessionNumber,
+                studyInstanceUid = m.StudyInstanceUid,
+                priorityCode = m.PriorityCode,
+                state = m.State.ToString(),
+                attempts = m.Attempts,
+                createdAt = m.CreatedAt,
+                nextAttemptAt = m.NextAttemptAt,
+                lastError = m.LastError,
+                ackCode = m.AckCode,
+            }), WorklistJson.Options);
         });
         api.MapGet("/models", (IReadOnlyList<ModelDefinition> models) => Results.Json(models.Select(m => new
         {

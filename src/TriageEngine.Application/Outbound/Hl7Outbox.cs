@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+using TriageEngine.Application.Ingest;
+using TriageEngine.Domain;
+
+namespace TriageEngine.Application.Outbound;
+
+/// <summary>
+/// Queues HL7 messages when a study's priority changes: an order update (ORM^O01 with ORC-1 = XO, or OMI^O23) carrying
+/// the mapped priority in TQ1-9 and ORC-7.6, and an ORU^R01 with the AI result where the destination wants results.
+/// Only a change of the mapped priority code is sent again. Rows are committed before anything is sent.
+/// </summary>
+public sealed partial class Hl7Outbox : IWorklistChangeSink
+{
+    private readonly Hl7OutboundOptions _options;
+    private readonly IOutboxStore _store;
+    private readonly IOrderStore _orders;
+    private readonly TimeProvider _time;
+    private readonly ILogger<Hl7Outbox> _logger;
+
+    /// <summary>Raised after rows are committed (the sender wakes up instead of waiting for its next poll).</summary>
+    public event Action? Enqueued;
+
+    public Hl7Outbox(Hl7OutboundOptions options, IOutboxStore store, IOrderStore orders, ILogger<Hl7Outbox> logger, TimeProvider? time = null)
+    {
+        _options = options;
+        _store = store;
+        _orders = orders;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public async ValueTask OnChangedAsync(WorklistItem before, WorklistItem after, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(after);
+        if (_options.Destinations.Count == 0 || string.IsNullOrEmpty(after.AccessionNumber))
+        {
+            return;
+        }
+
+        var order = await _orders.FindAsync(after.AccessionNumber, cancellationToken).ConfigureAwait(false);
+        var queued = 0;
+        foreach (var destination in _options.Destinations)
+        {
+            var code = destination.PriorityMapping.TryGetValue(after.Priority.PriorityClass.ToString(), out var c) ? c : "R";
+            var orderType = string.Equals(destination.OrderMessage, "OMI^O23", StringComparison.OrdinalIgnoreCase) ? "OMI^O23" : "ORM^O01";
+            var last = await _store.LastQueuedPriorityAsync(destination.Name, after.StudyInstanceUid, orderType, cancellationToken).ConfigureAwait(false);
+            var baseline = order?.Priority switch
+            {
+                OrderPriority.Stat => "S",
+                OrderPriority.Asap => "A",
+                OrderPriority.Preop => "P",
+                OrderPriority.Callback => "C",
+                OrderPriority.Timing => "T",
+                OrderPriority.Routine => "R",
+                _ => null,
+            };
+            if (code == (last ?? baseline ?? "R"))
+            {
+                continue; // the reading system already has this priority
+            }
+
+            var now = _time.GetUtcNow();
+            var controlId = Hl7OutboundMessages.NewControlId(now);
+            var message = Hl7OutboundMessages.OrderUpdate(_options, destination, after, order, code, controlId, now);
+            await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, controlId, orderType, after.AccessionNumber, after.StudyInstanceUid, code,
+                message.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
+            queued++;
+            LogQueued(_logger, orderType, controlId, destination.Name, code, after.StudyInstanceUid);
+            if (destination.SendResults && after.Findings.Count > 0)
+            {
+                var resultId = Hl7OutboundMessages.NewControlId(now);
+                var result = Hl7OutboundMessages.Result(_options, destination, after, order, resultId, now);
+                await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, resultId, "ORU^R01", after.AccessionNumber, after.StudyInstanceUid, code,
+                    result.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
+                queued++;
+                LogQueued(_logger, "ORU^R01", resultId, destination.Name, code, after.StudyInstanceUid);
+            }
+        }
+
+        if (queued > 0)
+        {
+            Enqueued?.Invoke();
+        }
+    }
+
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "HL7 {MessageType} {ControlId} queued for {Destination}: priority {PriorityCode} for study {StudyInstanceUid}")]
+    private static partial void LogQueued(ILogger logger, string messageType, string controlId, string destination, string priorityCode, string studyInstanceUid);
+}

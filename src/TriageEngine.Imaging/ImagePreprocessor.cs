@@ -1,69 +1,93 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using OpenCvSharp;
 using TriageEngine.Dicom;
-using TriageEngine.Dicom.Codecs;
 
 namespace TriageEngine.Imaging;
 
-/// <summary>Frame → model tensor: modality LUT, windows to channels, MONOCHROME1 inversion, area resize, normalisation.</summary>
+/// <summary>
+/// Frame → model tensor: modality LUT, VOI (manifest windows, header window or VOI LUT), one channel per window,
+/// MONOCHROME1 inversion, crop/pad to aspect, resize, per-channel normalisation. Colour frames become luma or RGB.
+/// </summary>
 public static class ImagePreprocessor
 {
     /// <summary>Writes the C×H×W tensor of one frame into <paramref name="destination"/>.</summary>
     public static void ToTensor(DicomFile file, int frame, PreprocessSpec spec, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(file);
+        ToTensor(ModalityImage.Decode(file, frame), spec, destination);
+    }
+
+    /// <summary>Writes the C×H×W tensor of a decoded frame (or slab) into <paramref name="destination"/>.</summary>
+    public static void ToTensor(ModalityImage image, PreprocessSpec spec, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(spec);
         if (destination.Length < spec.TensorLength)
         {
             throw new ArgumentException($"destination holds {destination.Length} floats, the tensor needs {spec.TensorLength}", nameof(destination));
         }
 
-        var ds = file.Dataset;
-        var info = PixelDataInfo.FromDataset(ds);
-        var stored = PixelDataDecoder.GetMonochromeFrame(file, frame);
-        var slope = ds.GetDoubleOrDefault(DicomTags.RescaleSlope, 1.0);
-        var intercept = ds.GetDoubleOrDefault(DicomTags.RescaleIntercept, 0.0);
-        if (slope == 0)
-        {
-            slope = 1;
-        }
-
-        var modality = stored;
-        if (slope != 1 || intercept != 0)
-        {
-            for (var i = 0; i < modality.Length; i++)
-            {
-                modality[i] = (float)(stored[i] * slope + intercept);
-            }
-        }
-
-        var windows = spec.WindowSource == WindowSource.Header ? [HeaderWindow(ds, modality)] : spec.Windows;
-        var invert = spec.InvertMonochrome1 && string.Equals(info.Photometric, "MONOCHROME1", StringComparison.OrdinalIgnoreCase);
-        var windowed = new float[modality.Length];
         var plane = spec.Width * spec.Height;
-        for (var c = 0; c < windows.Count; c++)
+        var work = new float[image.Width * image.Height];
+        if (spec.Color == ColorMode.Rgb)
         {
-            ApplyWindow(modality, windows[c], invert, windowed);
-            var dst = destination.Slice(c * plane, plane);
-            AreaResize.Resize(windowed, info.Columns, info.Rows, dst, spec.Width, spec.Height);
-            var mean = c < spec.Mean.Count ? spec.Mean[c] : 0f;
-            var std = c < spec.Std.Count && spec.Std[c] != 0 ? spec.Std[c] : 1f;
-            if (mean != 0 || std != 1)
+            for (var c = 0; c < 3; c++)
             {
-                for (var i = 0; i < dst.Length; i++)
+                if (image.IsColor)
                 {
-                    dst[i] = (dst[i] - mean) / std;
+                    Scale(image.Planes[c], 1f / 255f, work);
                 }
+                else
+                {
+                    VoiToUnit(image, image.Grey, spec, 0, work);
+                }
+
+                Finish(work, image.Width, image.Height, spec, c, destination.Slice(c * plane, plane));
             }
+
+            return;
+        }
+
+        var grey = image.IsColor ? Luma(image) : image.Grey;
+        for (var c = 0; c < spec.Channels; c++)
+        {
+            VoiToUnit(image, grey, spec, c, work);
+            Finish(work, image.Width, image.Height, spec, c, destination.Slice(c * plane, plane));
         }
     }
 
-    /// <summary>v = clamp((x - (c - w/2)) / w, 0, 1), inverted for MONOCHROME1 when asked.</summary>
+    /// <summary>v = clamp((x - (c - w/2)) / w, 0, 1), inverted for MONOCHROME1 when asked (vectorised).</summary>
     public static void ApplyWindow(ReadOnlySpan<float> values, WindowSpec window, bool invert, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(window);
+        if (destination.Length < values.Length)
+        {
+            throw new ArgumentException("destination shorter than values", nameof(destination));
+        }
+
         var width = window.Width <= 0 ? 1.0 : window.Width;
         var lo = (float)(window.Center - width / 2);
         var inv = (float)(1.0 / width);
-        for (var i = 0; i < values.Length; i++)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
+        {
+            var vlo = new Vector<float>(lo);
+            var vinv = new Vector<float>(inv);
+            var zero = Vector<float>.Zero;
+            var one = Vector<float>.One;
+            var src = MemoryMarshal.Cast<float, Vector<float>>(values);
+            var dst = MemoryMarshal.Cast<float, Vector<float>>(destination);
+            for (var k = 0; k < src.Length; k++)
+            {
+                var v = Vector.Min(Vector.Max((src[k] - vlo) * vinv, zero), one);
+                dst[k] = invert ? one - v : v;
+            }
+
+            i = src.Length * Vector<float>.Count;
+        }
+
+        for (; i < values.Length; i++)
         {
             var v = (values[i] - lo) * inv;
             v = v < 0 ? 0 : v > 1 ? 1 : v;
@@ -71,16 +95,138 @@ public static class ImagePreprocessor
         }
     }
 
-    private static WindowSpec HeaderWindow(DicomDataset ds, ReadOnlySpan<float> modality)
+    /// <summary>The window a frame gets for channel <paramref name="channel"/> under the spec (manifest, header, or min–max).</summary>
+    public static WindowSpec WindowFor(ModalityImage image, PreprocessSpec spec, int channel)
     {
-        if (ds.TryGetDouble(DicomTags.WindowCenter, 0, out var c) && ds.TryGetDouble(DicomTags.WindowWidth, 0, out var w) && w > 0)
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.WindowSource == WindowSource.Manifest && spec.Windows.Count > 0)
         {
-            return new WindowSpec(c, w);
+            return spec.Windows[Math.Min(channel, spec.Windows.Count - 1)];
         }
 
+        return image.HeaderWindow ?? MinMaxWindow(image.IsColor ? Luma(image) : image.Grey);
+    }
+
+    private static void VoiToUnit(ModalityImage image, float[] grey, PreprocessSpec spec, int channel, float[] work)
+    {
+        var invert = spec.InvertMonochrome1 && image.IsMonochrome1;
+        if (spec.WindowSource == WindowSource.VoiLut && image.VoiLut is { } lut)
+        {
+            var scale = 1f / lut.MaxOutput;
+            for (var i = 0; i < grey.Length; i++)
+            {
+                var v = Math.Clamp(lut[grey[i]] * scale, 0f, 1f);
+                work[i] = invert ? 1 - v : v;
+            }
+
+            return;
+        }
+
+        ApplyWindow(grey, WindowFor(image, spec, channel), invert, work);
+    }
+
+    private static void Finish(float[] unit, int width, int height, PreprocessSpec spec, int channel, Span<float> destination)
+    {
+        var (source, w, h) = ToAspect(unit, width, height, spec);
+        Resample(source, w, h, destination, spec.Width, spec.Height, spec.Resize);
+        var mean = channel < spec.Mean.Count ? spec.Mean[channel] : 0f;
+        var std = channel < spec.Std.Count && spec.Std[channel] != 0 ? spec.Std[channel] : 1f;
+        if (mean != 0 || std != 1)
+        {
+            for (var i = 0; i < destination.Length; i++)
+            {
+                destination[i] = (destination[i] - mean) / std;
+            }
+        }
+    }
+
+    /// <summary>Pads (0) or centre-crops the plane to the output's aspect ratio; Stretch returns it unchanged.</summary>
+    internal static (float[] Data, int Width, int Height) ToAspect(float[] plane, int width, int height, PreprocessSpec spec)
+    {
+        if (spec.Aspect == AspectMode.Stretch || (long)width * spec.Height == (long)height * spec.Width)
+        {
+            return (plane, width, height);
+        }
+
+        var target = (double)spec.Width / spec.Height;
+        using var src = Mat.FromPixelData(height, width, MatType.CV_32FC1, plane);
+        using var dst = new Mat();
+        if (spec.Aspect == AspectMode.Crop)
+        {
+            var cw = Math.Min(width, (int)Math.Round(height * target));
+            var ch = Math.Min(height, (int)Math.Round(width / target));
+            using var roi = new Mat(src, new Rect((width - cw) / 2, (height - ch) / 2, cw, ch));
+            roi.CopyTo(dst);
+        }
+        else
+        {
+            var pw = Math.Max(width, (int)Math.Round(height * target));
+            var ph = Math.Max(height, (int)Math.Round(width / target));
+            var left = (pw - width) / 2;
+            var top = (ph - height) / 2;
+            Cv2.CopyMakeBorder(src, dst, top, ph - height - top, left, pw - width - left, BorderTypes.Constant, Scalar.All(0));
+        }
+
+        var result = new float[dst.Rows * dst.Cols];
+        Marshal.Copy(dst.Data, result, 0, result.Length);
+        return (result, dst.Cols, dst.Rows);
+    }
+
+    /// <summary>
+    /// Area: integer factors take the exact block mean the manifest defines (and training computed); other factors use
+    /// OpenCV INTER_AREA (fractional coverage weights). Linear: OpenCV INTER_LINEAR.
+    /// </summary>
+    public static void Resample(ReadOnlySpan<float> source, int sourceWidth, int sourceHeight, Span<float> destination, int width, int height, ResizeMethod method)
+    {
+        if (sourceWidth == width && sourceHeight == height)
+        {
+            source[..(width * height)].CopyTo(destination);
+            return;
+        }
+
+        if (method == ResizeMethod.Area && sourceWidth % width == 0 && sourceHeight % height == 0)
+        {
+            AreaResize.Resize(source, sourceWidth, sourceHeight, destination, width, height);
+            return;
+        }
+
+        var copy = source[..(sourceWidth * sourceHeight)].ToArray();
+        using var src = Mat.FromPixelData(sourceHeight, sourceWidth, MatType.CV_32FC1, copy);
+        using var dst = new Mat();
+        Cv2.Resize(src, dst, new Size(width, height), 0, 0, method == ResizeMethod.Linear ? InterpolationFlags.Linear : InterpolationFlags.Area);
+        unsafe
+        {
+            new ReadOnlySpan<float>((void*)dst.Data, width * height).CopyTo(destination);
+        }
+    }
+
+    private static void Scale(float[] values, float factor, float[] destination)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            destination[i] = values[i] * factor;
+        }
+    }
+
+    /// <summary>ITU-R BT.601 luma of an RGB image (as OpenCV's RGB2GRAY), in 0..255.</summary>
+    private static float[] Luma(ModalityImage image)
+    {
+        var (r, g, b) = (image.Planes[0], image.Planes[1], image.Planes[2]);
+        var y = new float[r.Length];
+        for (var i = 0; i < y.Length; i++)
+        {
+            y[i] = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+        }
+
+        return y;
+    }
+
+    private static WindowSpec MinMaxWindow(ReadOnlySpan<float> values)
+    {
         var min = float.MaxValue;
         var max = float.MinValue;
-        foreach (var v in modality)
+        foreach (var v in values)
         {
             min = Math.Min(min, v);
             max = Math.Max(max, v);

@@ -109,7 +109,7 @@ public sealed record ModelManifest
                 e.Add($"preprocessing.resize {Preprocessing.Resize.Width}x{Preprocessing.Resize.Height} does not match input.shape {Input.Shape[3]}x{Input.Shape[2]}");
             }
 
-            var channels = string.Equals(Preprocessing.WindowSource, "header", StringComparison.OrdinalIgnoreCase) ? 1 : Preprocessing.Windows.Count;
+            var channels = Preprocessing.Channels;
             if (channels != Input.Shape[1])
             {
                 e.Add($"preprocessing gives {channels} channel(s) but input.shape has {Input.Shape[1]}");
@@ -121,19 +121,49 @@ public sealed record ModelManifest
             e.Add("input layout must be NCHW and dtype float32");
         }
 
-        if (Preprocessing.WindowSource is not ("manifest" or "header"))
+        if (Preprocessing.WindowSource is not ("manifest" or "header" or "voiLut"))
         {
-            e.Add($"preprocessing.windowSource '{Preprocessing.WindowSource}' must be 'manifest' or 'header'");
+            e.Add($"preprocessing.windowSource '{Preprocessing.WindowSource}' must be 'manifest', 'header' or 'voiLut'");
         }
 
-        if (Preprocessing.WindowSource == "manifest" && (Preprocessing.Windows.Count == 0 || Preprocessing.Windows.Any(w => w.Width <= 0)))
+        foreach (var w in Preprocessing.Windows.Where(w => w.Preset is not null && !Imaging.WindowPresets.TryGet(w.Preset, out _)))
+        {
+            e.Add($"preprocessing.windows: unknown preset '{w.Preset}' (known: {string.Join(", ", Imaging.WindowPresets.Names)})");
+        }
+
+        if (Preprocessing.WindowSource == "manifest" && Preprocessing.Color != "rgb" && (Preprocessing.Windows.Count == 0 || Preprocessing.ResolvedWindows().Any(w => w.Width <= 0)))
         {
             e.Add("preprocessing.windows needs at least one window with a positive width");
         }
 
-        if (Preprocessing.Resize.Method != "area")
+        if (Preprocessing.Resize.Method is not ("area" or "linear"))
         {
-            e.Add($"preprocessing.resize.method '{Preprocessing.Resize.Method}' is not supported (use 'area')");
+            e.Add($"preprocessing.resize.method '{Preprocessing.Resize.Method}' is not supported (use 'area' or 'linear')");
+        }
+
+        if (Preprocessing.Aspect is not ("stretch" or "pad" or "crop"))
+        {
+            e.Add($"preprocessing.aspect '{Preprocessing.Aspect}' must be stretch, pad or crop");
+        }
+
+        if (Preprocessing.Color is not ("grey" or "rgb"))
+        {
+            e.Add($"preprocessing.color '{Preprocessing.Color}' must be grey or rgb");
+        }
+
+        if (Preprocessing.Std.Any(s => s == 0))
+        {
+            e.Add("preprocessing.std must not contain 0");
+        }
+
+        if (Preprocessing.SliceThickness is { } thickness && (thickness <= 0 || Task != SliceClassification))
+        {
+            e.Add("preprocessing.sliceThickness must be positive and only applies to slice-classification");
+        }
+
+        if (Preprocessing.FrameStep < 1)
+        {
+            e.Add("preprocessing.frameStep must be 1 or more");
         }
 
         if (string.IsNullOrWhiteSpace(Output.Name) || Output.Labels.Count == 0)
@@ -195,7 +225,14 @@ public sealed record TensorSpec
     public string Dtype { get; init; } = "float32";
 }
 
-public sealed record WindowManifest(double Center, double Width);
+/// <summary>A window in modality units, or a named preset (e.g. "brain", "bone"; see WindowPresets).</summary>
+public sealed record WindowManifest(double Center, double Width)
+{
+    public string? Preset { get; init; }
+
+    public (double Center, double Width) Resolve() =>
+        Preset is not null && Imaging.WindowPresets.TryGet(Preset, out var w) ? (w.Center, w.Width) : (Center, Width);
+}
 
 public sealed record ResizeManifest
 {
@@ -212,6 +249,23 @@ public sealed record PreprocessingManifest
     public ResizeManifest Resize { get; init; } = new();
     public List<float> Mean { get; init; } = [];
     public List<float> Std { get; init; } = [];
+
+    /// <summary>stretch (default), pad or crop to the output's aspect ratio.</summary>
+    public string Aspect { get; init; } = "stretch";
+
+    /// <summary>Colour images: grey (luma, then the windows) or rgb (three channels, 0..1).</summary>
+    public string Color { get; init; } = "grey";
+
+    /// <summary>slice-classification: average slices into slabs of this thickness (mm); absent keeps the slices.</summary>
+    public double? SliceThickness { get; init; }
+
+    /// <summary>Multi-frame objects without frame positions (ultrasound cine): score every Nth frame.</summary>
+    public int FrameStep { get; init; } = 1;
+
+    [JsonIgnore]
+    public int Channels => Color == "rgb" ? 3 : WindowSource == "manifest" ? Windows.Count : 1;
+
+    public IReadOnlyList<(double Center, double Width)> ResolvedWindows() => Windows.Select(w => w.Resolve()).ToList();
 }
 
 public sealed record OutputSpec

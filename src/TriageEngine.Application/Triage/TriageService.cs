@@ -111,42 +111,81 @@ public sealed partial class TriageService : IDisposable
         var session = _sessions.GetOrAdd(model.Id, _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
         var spec = ToSpec(manifest.Preprocessing);
         var itemLength = spec.TensorLength;
-        var maxBatch = Math.Max(1, _options.MaxBatch);
-        var batch = new float[maxBatch * itemLength];
-        var scores = new List<double>();
-        var filled = 0;
-
-        void Flush()
+        if (itemLength != session.ItemLength)
         {
-            if (filled == 0)
-            {
-                return;
-            }
-
-            var s = session.Run(batch, filled);
-            for (var i = 0; i < filled; i++)
-            {
-                scores.Add(s[i]);
-            }
-
-            filled = 0;
+            throw new InvalidOperationException($"preprocessing gives {itemLength} floats per image, the model takes {session.ItemLength}");
         }
 
-        foreach (var instance in series.SelectMany(s => s.Instances))
+        // what to score: slices in volume order (localisers skipped, optional slabs) or every (sampled) frame of every image
+        var volume = manifest.Preprocessing.ToVolumeOptions();
+        var inputs = new List<SliceInput>();
+        foreach (var s in series)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var file = DicomFile.Open(instance.Path);
-            for (var frame = 0; frame < instance.Frames; frame++)
+            if (manifest.Task == ModelManifest.SliceClassification)
             {
-                ImagePreprocessor.ToTensor(file, frame, spec, batch.AsSpan(filled * itemLength, itemLength));
-                if (++filled == maxBatch)
+                inputs.AddRange(SeriesVolume.Plan(s.Instances.Select(i => i.Path).ToList(), volume).Inputs);
+            }
+            else
+            {
+                foreach (var instance in s.Instances)
                 {
-                    Flush();
+                    for (var frame = 0; frame < instance.Frames; frame += instance.Frames > 1 ? volume.FrameStep : 1)
+                    {
+                        inputs.Add(SliceInput.Single(new FrameRef(instance.Path, frame, null)));
+                    }
                 }
             }
         }
 
-        Flush();
+        if (inputs.Count == 0)
+        {
+            throw new InvalidOperationException("no images left to score after skipping localisers and secondary captures");
+        }
+
+        // each file is read once and released after its last frame is preprocessed
+        var uses = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var f in inputs.SelectMany(i => i.Frames))
+        {
+            uses.AddOrUpdate(f.Path, 1, (_, n) => n + 1);
+        }
+
+        var files = new ConcurrentDictionary<string, Lazy<DicomFile>>(StringComparer.Ordinal);
+        var priority = InferencePriority.FromText(DicomFile.OpenHeader(inputs[0].Frames[0].Path).Dataset.GetString(new DicomTag(0x0040, 0x1003)));
+        var batcher = session.Batcher;
+        var pending = new Task<float>[inputs.Count];
+
+        // producer: decode and preprocess in parallel, submitting each tensor as soon as it is ready, so the batcher
+        // runs the model on earlier images (and other studies') while later ones are still being decoded
+        try
+        {
+            Parallel.For(0, inputs.Count, new ParallelOptions
+            {
+                CancellationToken = cancellationToken,
+                MaxDegreeOfParallelism = _options.PreprocessThreads > 0 ? _options.PreprocessThreads : Environment.ProcessorCount,
+            }, i =>
+            {
+                var input = inputs[i];
+                var image = SeriesVolume.Load(input, path => files.GetOrAdd(path, p => new Lazy<DicomFile>(() => DicomFile.Open(p))).Value);
+                foreach (var f in input.Frames)
+                {
+                    if (uses.AddOrUpdate(f.Path, 0, (_, n) => n - 1) <= 0)
+                    {
+                        files.TryRemove(f.Path, out _);
+                    }
+                }
+
+                var tensor = new float[itemLength];
+                ImagePreprocessor.ToTensor(image, spec, tensor);
+                pending[i] = batcher.SubmitAsync(tensor, priority, cancellationToken);
+            });
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+
+        var results = Task.WhenAll(pending).GetAwaiter().GetResult();
+        var scores = results.Select(r => (double)r).ToList();
         var studyScore = ScoreAggregation.Aggregate(manifest.Aggregation, scores);
         var threshold = manifest.DefaultThreshold;
         LogScored(_logger, manifest.Id, scores.Count, session.Provider);
@@ -163,18 +202,7 @@ public sealed partial class TriageService : IDisposable
             scores.Count);
     }
 
-    public static PreprocessSpec ToSpec(PreprocessingManifest p)
-    {
-        ArgumentNullException.ThrowIfNull(p);
-        return new PreprocessSpec(
-            p.Windows.Select(w => new WindowSpec(w.Center, w.Width)).ToList(),
-            string.Equals(p.WindowSource, "header", StringComparison.OrdinalIgnoreCase) ? WindowSource.Header : WindowSource.Manifest,
-            p.InvertMonochrome1,
-            p.Resize.Width,
-            p.Resize.Height,
-            p.Mean,
-            p.Std);
-    }
+    public static PreprocessSpec ToSpec(PreprocessingManifest p) => p.ToSpec();
 
     public void Dispose()
     {

@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace TriageEngine.Inference;
+
+/// <summary>Runs one batch of C×H×W tensors and writes one score per item.</summary>
+public interface IBatchRunner
+{
+    string ModelId { get; }
+
+    string Provider { get; }
+
+    /// <summary>Floats per item (C×H×W).</summary>
+    int ItemLength { get; }
+
+    /// <summary>Scores items 0..count-1 of <paramref name="batch"/> (N×C×H×W) into <paramref name="scores"/>.</summary>
+    void RunBatch(float[] batch, int count, Span<float> scores);
+}
+
+/// <summary>Request priorities: higher runs first.</summary>
+public static class InferencePriority
+{
+    public const int Routine = 0;
+    public const int Urgent = 50;
+    public const int Stat = 100;
+
+    /// <summary>From a DICOM priority (Requested Procedure Priority / Priority: STAT, HIGH, MEDIUM, ROUTINE, LOW) or an order class (ED).</summary>
+    public static int FromText(string? priority) => priority?.Trim().ToUpperInvariant() switch
+    {
+        "STAT" or "ED" or "EMERGENCY" => Stat,
+        "HIGH" or "URGENT" or "ASAP" => Urgent,
+        "LOW" => Routine - 10,
+        _ => Routine,
+    };
+}
+
+public sealed record BatcherOptions
+{
+    public int MaxBatch { get; init; } = 16;
+
+    /// <summary>How long the oldest waiting request may wait for others to fill its batch.</summary>
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Per-request limit from submission to score; past it the request fails with TimeoutException.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// Dynamic batching for one model across studies: requests arrive on a channel, wait at most MaxWait for company,
+/// and run in batches of up to MaxBatch, highest priority first (then first come). Each request gets its own score
+/// through a TaskCompletionSource; a failed batch fails its requests, and a request not answered within Timeout
+/// fails with TimeoutException (and is dropped if it has not run yet). The batch buffer is pinned and reused.
+/// </summary>
+public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
+{
+    private readonly IBatchRunner _runner;
+    private readonly BatcherOptions _options;
+    private readonly Channel<Request> _incoming = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly PriorityQueue<Request, (int NegPriority, long Sequence)> _pending = new();
+    private readonly float[] _batch;
+    private readonly float[] _scores;
+    private readonly Task _loop;
+    private long _sequence;
+    private long _batchesRun;
+    private int _disposed;
+
+    public InferenceBatcher(IBatchRunner runner, BatcherOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(options);
+        _runner = runner;
+        _options = options with { MaxBatch = Math.Max(1, options.MaxBatch) };
+        _batch = GC.AllocateArray<float>(_options.MaxBatch * runner.ItemLength, pinned: true);
+        _scores = new float[_options.MaxBatch];
+        _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public string ModelId => _runner.ModelId;
+
+    public string Provider => _runner.Provider;
+
+    public BatcherOptions Options => _options;
+
+    /// <summary>Batches run so far.</summary>
+    public long BatchesRun => Interlocked.Read(ref _batchesRun);
+
+    /// <summary>Raised after each batch with its size (for tests and metrics).</summary>
+    public event EventHandler<int>? BatchCompleted;
+
+    /// <summary>Queues one tensor; completes with its score.</summary>
+    public Task<float> SubmitAsync(ReadOnlyMemory<float> tensor, int priority = InferencePriority.Routine, CancellationToken cancellationToken = default)
+    {
+        if (tensor.Length != _runner.ItemLength)
+        {
+            throw new ArgumentException($"tensor holds {tensor.Length} floats, model {_runner.ModelId} takes {_runner.ItemLength}", nameof(tensor));
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var request = new Request(tensor, priority, Interlocked.Increment(ref _sequence), Stopwatch.GetTimestamp());
+        if (!_incoming.Writer.TryWrite(request))
+        {
+            throw new ObjectDisposedException(nameof(InferenceBatcher));
+        }
+
+        return AwaitAsync(request, cancellationToken);
+    }
+
+    private async Task<float> AwaitAsync(Request request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request.Completion.Task.WaitAsync(_options.Timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            request.Abandon();
+            InferenceMetrics.RequestFailed(_runner.ModelId, "timeout");
+            throw new TimeoutException($"model {_runner.ModelId} did not answer within {_options.Timeout.TotalMilliseconds:0} ms");
+        }
+        catch (OperationCanceledException)
+        {
+            request.Abandon();
+            throw;
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _incoming.Reader;
+        Task<bool>? waiting = null;
+        while (true)
+        {
+            Drain(reader);
+            if (_pending.Count == 0)
+            {
+                waiting ??= reader.WaitToReadAsync().AsTask();
+                if (!await waiting.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                waiting = null;
+                continue;
+            }
+
+            // wait for company until the oldest waiting request has waited MaxWait, or the batch is full
+            while (_pending.Count < _options.MaxBatch)
+            {
+                var remaining = _options.MaxWait - Stopwatch.GetElapsedTime(OldestArrival());
+                if (remaining <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                waiting ??= reader.WaitToReadAsync().AsTask();
+                var done = await Task.WhenAny(waiting, Task.Delay(remaining)).ConfigureAwait(false);
+                if (done != waiting)
+                {
+                    break;
+                }
+
+                var more = await waiting.ConfigureAwait(false);
+                waiting = null;
+                if (!more)
+                {
+                    break;
+                }
+
+                Drain(reader);
+            }
+
+            RunOne();
+        }
+
+        while (_pending.TryDequeue(out var left, out _))
+        {
+            left.Completion.TrySetException(new ObjectDisposedException(nameof(InferenceBatcher), "the batcher was stopped"));
+        }
+    }
+
+    private void Drain(ChannelReader<Request> reader)
+    {
+        while (reader.TryRead(out var r))
+        {
+            _pending.Enqueue(r, (-r.Priority, r.Sequence));
+        }
+    }
+
+    private long OldestArrival()
+    {
+        var oldest = long.MaxValue;
+        foreach (var (r, _) in _pending.UnorderedItems)
+        {
+            oldest = Math.Min(oldest, r.Arrival);
+        }
+
+        return oldest;
+    }
+
+    private void RunOne()
+    {
+        var taken = new List<Request>(_options.MaxBatch);
+        var itemLength = _runner.ItemLength;
+        while (taken.Count < _options.MaxBatch && _pending.TryDequeue(out var r, out _))
+        {
+            if (r.IsAbandoned)
+            {
+                continue;
+            }
+
+            r.Tensor.Span.CopyTo(_batch.AsSpan(taken.Count * itemLength, itemLength));
+            taken.Add(r);
+        }
+
+        if (taken.Count == 0)
+        {
+            return;
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            _runner.RunBatch(_batch, taken.Count, _scores);
+        }
+#pragma warning disable CA1031 // the failure belongs to the requests of this batch, not to the loop
+        catch (Exception ex)
+        {
+            InferenceMetrics.RequestFailed(_runner.ModelId, "error");
+            foreach (var r in taken)
+            {
+                r.Completion.TrySetException(ex);
+            }
+
+            return;
+        }
+#pragma warning restore CA1031
+
+        InferenceMetrics.BatchRun(_runner.ModelId, _runner.Provider, taken.Count, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        Interlocked.Increment(ref _batchesRun);
+        for (var i = 0; i < taken.Count; i++)
+        {
+            taken[i].Completion.TrySetResult(_scores[i]);
+        }
+
+        BatchCompleted?.Invoke(this, taken.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _incoming.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private sealed class Request(ReadOnlyMemory<float> tensor, int priority, long sequence, long arrival)
+    {
+        private int _abandoned;
+
+        public ReadOnlyMemory<float> Tensor { get; } = tensor;
+
+        public int Priority { get; } = priority;
+
+        public long Sequence { get; } = sequence;
+
+        public long Arrival { get; } = arrival;
+
+        public TaskCompletionSource<float> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsAbandoned => Volatile.Read(ref _abandoned) != 0;
+
+        public void Abandon() => Interlocked.Exchange(ref _abandoned, 1);
+    }
+}

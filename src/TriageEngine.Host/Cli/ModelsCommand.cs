@@ -47,6 +47,6 @@ public static class ModelsCommand
 
             return ExitCodes.Ok;
         });
-        return new Command("models", "The models TriageEngine can run") { list };
+        return new Command("models", "The models TriageEngine can run") { list, ModelsVerifyCommand.Create(context) };
     }
 }

@@ -76,6 +76,7 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IWorklistChangeSink>(sp => sp.GetRequiredService<Hl7Outbox>());
         builder.Services.AddSingleton<Hl7OutboxSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Hl7OutboxSender>());
+        builder.Services.AddDicomWeb();
         builder.Services.AddSingleton<StudyTriageWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StudyTriageWorker>());
         if (options.Dicom.Enabled)
@@ -115,7 +116,8 @@ public static partial class ServeApp
 
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) && !string.IsNullOrEmpty(options.AdminKey))
+            if ((context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments("/dicomweb", StringComparison.Ordinal))
+                && !string.IsNullOrEmpty(options.AdminKey))
             {
                 var key = context.Request.Headers["X-Api-Key"].ToString();
                 if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
@@ -143,6 +145,7 @@ public static partial class ServeApp
             return Results.Json(new { status = "healthy", database = "ok", modelsReady = models.Count(m => m.IsReady), modelsInvalid = models.Count(m => !m.IsReady) });
         });
 
+        app.MapDicomWeb();
         var api = app.MapGroup("/api/v1");
         api.MapGet("/worklist", async (IWorklistRepository repository, int? limit, CancellationToken ct) =>
         {

@@ -78,4 +78,10 @@ public sealed record Hl7ListenerOptions
 
     [Range(1, 10_000)]
     public int MaxConnections { get; init; } = 32;
+
+    /// <summary>Answer AR to message types that have no effect (default: AA, kept as received).</summary>
+    public bool RejectUnsupportedTypes { get; init; }
+
+    /// <summary>Read segments with malformed ids (fields wrapped onto new lines) as python-hl7 does, instead of rejecting them.</summary>
+    public bool LenientSegmentIds { get; init; } = true;
 }

@@ -96,10 +96,11 @@ public sealed class ServeAppTests : IAsyncLifetime
         Assert.Equal(0, r.ExitCode);
         Assert.Equal($"{file}: AA VERB-1", r.Stdout.Trim());
 
-        File.WriteAllText(file, Orm.Replace("VERB-1", "VERB-2", StringComparison.Ordinal).Replace("|ORM^O01|", "|SIU^S12|", StringComparison.Ordinal));
+        File.WriteAllText(file, Orm.Replace("VERB-1", "VERB-2", StringComparison.Ordinal).Replace("|ACC7||SC|", "|||SC|", StringComparison.Ordinal)
+            .Replace("|P7|ACC7|XRCHEST", "|||XRCHEST", StringComparison.Ordinal).Replace("||ACC7\r", "||\r", StringComparison.Ordinal).Replace("ORC|NW|P7|", "ORC|NW||", StringComparison.Ordinal));
         var p = await CliRunner.ProcessAsync(dir, "hl7", "send", "127.0.0.1:" + port, file);
         Assert.Equal(ExitCodes.Failure, p.ExitCode);
-        Assert.StartsWith($"{file}: AR VERB-2 (", p.Stdout.Trim(), StringComparison.Ordinal);
+        Assert.StartsWith($"{file}: AE VERB-2 (no accession number", p.Stdout.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]

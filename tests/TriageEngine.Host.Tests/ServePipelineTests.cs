@@ -118,10 +118,16 @@ public sealed class ServePipelineTests : IAsyncLifetime
         var again = await client.SendAsync(orm, CancellationToken.None);
         Assert.Equal("AA", again["MSA-1"]);
 
-        // a message we do not take is rejected with a reason, and the server keeps serving
+        // a valid message of a type with no effect here is acknowledged (and kept), and the server keeps serving
         var unsupported = Hl7Parser.Parse("MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||SIU^S12|CTL-2|P|2.3\rSCH|1\r");
-        var reject = await client.SendAsync(unsupported, CancellationToken.None);
-        Assert.Equal("AR", reject["MSA-1"]);
+        var accepted = await client.SendAsync(unsupported, CancellationToken.None);
+        Assert.Equal("AA", accepted["MSA-1"]);
+
+        // an order without any accession number cannot be linked to a study: AE with ERR
+        var noAccession = Hl7Parser.Parse("MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||ORM^O01|CTL-3|P|2.5\rPID|1||P9\rORC|NW\rOBR|1\r");
+        var error = await client.SendAsync(noAccession, CancellationToken.None);
+        Assert.Equal("AE", error["MSA-1"]);
+        Assert.Contains("accession", error["ERR-8"], StringComparison.Ordinal);
     }
 
     [ToolFact("storescu")]

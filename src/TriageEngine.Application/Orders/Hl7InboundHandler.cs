@@ -26,6 +26,9 @@ public sealed partial class Hl7InboundHandler
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>Answer AR to message types that have no effect here (default: accept and keep them).</summary>
+    public bool RejectUnsupported { get; init; }
+
     /// <summary>The MLLP listener's handler: returns the acknowledgement to send.</summary>
     public async Task<Hl7Message> HandleAsync(Hl7Message message, CancellationToken cancellationToken)
     {
@@ -57,7 +60,14 @@ public sealed partial class Hl7InboundHandler
                 error = null; // kept as received (reports feed outcome capture); no worklist effect
                 break;
             default:
-                return Hl7Acknowledgement.Reject(message, new Hl7AckError(200, $"message type {type} is not supported", SegmentId: "MSH", Field: 9));
+                if (RejectUnsupported)
+                {
+                    return Hl7Acknowledgement.Reject(message, new Hl7AckError(200, $"message type {type} is not supported", SegmentId: "MSH", Field: 9));
+                }
+
+                LogIgnored(_logger, type, key.ControlId);
+                error = null; // a valid message of a type with no effect here: acknowledged and kept, so senders are not blocked
+                break;
         }
 
         if (error is not null)
@@ -119,6 +129,9 @@ public sealed partial class Hl7InboundHandler
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "HL7 {MessageType} {ControlId} is a duplicate: acknowledged, not applied again")]
     private static partial void LogDuplicate(ILogger logger, string messageType, string controlId);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "HL7 {MessageType} {ControlId} has no effect here: acknowledged and kept")]
+    private static partial void LogIgnored(ILogger logger, string messageType, string controlId);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "HL7 {MessageType} {ControlId} not applied: {Reason}")]
     private static partial void LogRejected(ILogger logger, string messageType, string controlId, string reason);

@@ -20,6 +20,7 @@ public sealed class Hl7ListenerService : IHostedService, IAsyncDisposable
                 Address = IPAddress.TryParse(options.Hl7.Address, out var ip) ? ip : IPAddress.Loopback,
                 Port = options.Hl7.Port,
                 MaxConnections = options.Hl7.MaxConnections,
+                Parser = TriageEngine.Hl7.Hl7ParserOptions.Default with { AllowMalformedSegmentIds = options.Hl7.LenientSegmentIds },
             },
             handler.HandleAsync);
     }

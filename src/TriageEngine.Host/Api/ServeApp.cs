@@ -67,7 +67,12 @@ public static partial class ServeApp
         builder.Services.AddSingleton(options.Pipeline);
         builder.Services.AddSingleton<TriageService>();
         builder.Services.AddSingleton<Reprioritizer>();
-        builder.Services.AddSingleton<Hl7InboundHandler>();
+        builder.Services.AddSingleton(sp => new Hl7InboundHandler(
+            sp.GetRequiredService<IOrderStore>(), sp.GetRequiredService<IInboundMessageStore>(), sp.GetRequiredService<Reprioritizer>(),
+            sp.GetRequiredService<ILogger<Hl7InboundHandler>>(), sp.GetRequiredService<TimeProvider>())
+        {
+            RejectUnsupported = options.Hl7.RejectUnsupportedTypes,
+        });
         builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Ingest benchmark: dcmtk storescu pushes the peer workload's 200-slice CT series (512x512, 16 bit) into
+# `triage serve` over 1 and 8 concurrent associations. Our writes are durable: each instance is fsync'd and its
+# row committed (SQLite, synchronous=FULL) before its C-STORE-RSP. The node runs ingest-only (triage disabled) so
+# inference does not share the CPU with the push. With --peers it also runs the peers' dimse-bench.sh (dcmtk
+# storescp, Orthanc) on the same files, so the figures come from one run on one machine.
+#
+#   benchmarks/ingest/run.sh [--peers] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
+#
+# Prints RESULT lines in the peers' format and a small table. Needs dcmtk (storescu).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
+PEERS=0; REPS=3
+while [ $# -gt 0 ]; do case "$1" in --peers) PEERS=1; shift;; --reps) REPS=$2; shift 2;; *) break;; esac; done
+DIR="$(cd "${1:?usage: run.sh [--peers] [--reps N] DATA_DIR}" && pwd)"
+FILES=("$DIR"/*.dcm); N=${#FILES[@]}; BYTES=$(cat "${FILES[@]}" | wc -c)
+export TCP_NODELAY=1   # dcmtk leaves Nagle on otherwise (40 ms per C-STORE-RSP)
+"$ROOT/triage" --help > /dev/null   # build once
+DLL="$ROOT/artifacts/triage/triage.dll"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+run_ours() {  # $1 = associations; prints elapsed seconds
+  local assoc=$1 work port pid t0 t1
+  work="$(mktemp -d)"; port="$(free_port)"
+  TRIAGE_PIPELINE__TRIAGEENABLED=false dotnet "$DLL" serve --data "$work" --dicom-port "$port" --http-port 0 --hl7-port 0 > "$work/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
+  t0=$(date +%s.%N)
+  local per=$(( (N + assoc - 1) / assoc )) i=0 pids=()
+  while [ $i -lt "$assoc" ]; do
+    local chunk=("${FILES[@]:$((i * per)):$per}")
+    if [ ${#chunk[@]} -gt 0 ]; then
+      storescu -aet BENCHSCU -aec TRIAGE -to 10 -ts 60 -td 60 127.0.0.1 "$port" "${chunk[@]}" > "$work/send.$i.log" 2>&1 &
+      pids+=($!)
+    fi
+    i=$((i + 1))
+  done
+  local rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  t1=$(date +%s.%N)
+  local stored; stored=$(find "$work/instances" -name '*.dcm' | wc -l)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+  [ "$rc" -eq 0 ] && [ "$stored" -eq "$N" ] || { echo "push failed: $stored of $N stored" >&2; return 1; }
+  echo "$t1 - $t0" | bc -l
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for assoc in 1 8; do
+  times=()
+  for r in $(seq 1 "$REPS"); do times+=("$(run_ours "$assoc")"); done
+  med=$(printf '%s\n' "${times[@]}" | median)
+  printf 'RESULT peer=triage task=ingest-%dassoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f\n' \
+    "$assoc" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1048576 / $med" | bc -l)"
+done
+
+if [ "$PEERS" -eq 1 ] && [ -x "$ROOT/../shared/peers/bench/dimse-bench.sh" ]; then
+  for recv in storescp orthanc; do
+    bash "$ROOT/../shared/peers/bench/dimse-bench.sh" "$recv" "$(basename "$DIR")" "$DIR" "$REPS" | grep RESULT || true
+  done
+fi

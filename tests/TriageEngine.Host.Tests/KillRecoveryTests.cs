@@ -16,6 +16,8 @@ public sealed class KillRecoveryTests
 {
     private sealed record Server(Process Process, int DicomPort, Uri Http) : IDisposable
     {
+        public int Hl7Port { get; init; }
+
         public void Dispose()
         {
             try
@@ -31,13 +33,18 @@ public sealed class KillRecoveryTests
         }
     }
 
-    private static async Task<Server> StartAsync(string data)
+    private static async Task<Server> StartAsync(string data, IDictionary<string, string>? environment = null)
     {
         var psi = CliRunner.StartInfo(RepoPaths.Root, "serve", "--data", data, "--http-port", "0", "--dicom-port", "0", "--hl7-port", "0", "--models", RepoPaths.Models);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
         psi.Environment["TRIAGE_INFERENCE__PROVIDER"] = "Cpu";
         psi.Environment["TRIAGE_PIPELINE__QUIETPERIOD"] = "00:00:00.500";
         var p = Process.Start(psi)!;
-        int dicom = 0;
+        int dicom = 0, hl7 = 0;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (true)
         {
@@ -46,11 +53,15 @@ public sealed class KillRecoveryTests
             {
                 dicom = int.Parse(line[(line.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
             }
+            else if (line.StartsWith("triage: HL7 MLLP ", StringComparison.Ordinal))
+            {
+                hl7 = int.Parse(line[(line.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
             else if (line.StartsWith("triage: serving on ", StringComparison.Ordinal))
             {
                 _ = Drain(p.StandardError);
                 _ = Drain(p.StandardOutput);
-                return new Server(p, dicom, new Uri(line["triage: serving on ".Length..]));
+                return new Server(p, dicom, new Uri(line["triage: serving on ".Length..])) { Hl7Port = hl7 };
             }
         }
     }
@@ -132,6 +143,65 @@ public sealed class KillRecoveryTests
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(120), $"{items.Count} of 17 studies triaged after 120 s");
             await Task.Delay(250);
         }
+    }
+
+    [PythonHl7Fact]
+    public async Task KillWithHl7Pending_RestartDeliversEveryMessageOnce()
+    {
+        var receiverPort = PythonHl7Receiver.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["TRIAGE_HL7OUTBOUND__DESTINATIONS__0__NAME"] = "RIS",
+            ["TRIAGE_HL7OUTBOUND__DESTINATIONS__0__PORT"] = receiverPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["TRIAGE_HL7OUTBOUND__INITIALBACKOFF"] = "00:00:00.200",
+            ["TRIAGE_HL7OUTBOUND__MAXBACKOFF"] = "00:00:00.500",
+        };
+        var phantoms = TestStudies.NewFolder("kill-hl7");
+        Assert.Equal(0, (await CliRunner.InProcessAsync("phantoms", "generate", "--out", phantoms, "--seed", "777", "--studies", "1", "--kind", "ChestXr", "--positive-fraction", "1")).ExitCode);
+        var files = Directory.EnumerateFiles(phantoms, "*.dcm", SearchOption.AllDirectories).ToArray();
+        var accession = DicomFile.OpenHeader(files[0]).Dataset.GetString(DicomTags.AccessionNumber)!;
+        var data = TestStudies.NewFolder("kill-hl7-data");
+
+        using (var first = await StartAsync(data, env))
+        {
+            var order = Path.Combine(phantoms, "order.hl7");
+            File.WriteAllText(order, $"MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||ORM^O01|K-1|P|2.3\rPID|1||PAT5^^^HOSP\rPV1|1|O\rORC|NW|P5|{accession}||SC||^^^^^R\rOBR|1|P5|{accession}|XRCHEST^XR CHEST|||||||||||||||{accession}\r");
+            var sentOrder = await CliRunner.ProcessAsync(phantoms, "hl7", "send", $"127.0.0.1:{first.Hl7Port}", order);
+            Assert.Equal(0, sentOrder.ExitCode);
+            Assert.All(await new StorageScu().SendAsync("127.0.0.1", first.DicomPort, "MODALITY", "TRIAGE", files), r => Assert.True(r.Succeeded));
+
+            using var http = new HttpClient { BaseAddress = first.Http };
+            var sw = Stopwatch.StartNew();
+            while (true)
+            {
+                using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/v1/hl7/outbox?state=pending", UriKind.Relative)));
+                if (doc.RootElement.GetArrayLength() == 2)
+                {
+                    break;
+                }
+
+                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), "the HL7 updates were not queued");
+                await Task.Delay(100);
+            }
+
+            first.Process.Kill(entireProcessTree: true);
+            await first.Process.WaitForExitAsync();
+        }
+
+        using var second = await StartAsync(data, env);
+        using var receiver = await PythonHl7Receiver.StartAsync(receiverPort, TestStudies.NewFolder("kill-hl7-rx"));
+        var wait = Stopwatch.StartNew();
+        while (receiver.Messages().Count < 2)
+        {
+            Assert.True(wait.Elapsed < TimeSpan.FromSeconds(60), $"{receiver.Messages().Count} of 2 messages delivered after the restart");
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(1000);
+        var messages = receiver.Messages().Select(m => TriageEngine.Hl7.Hl7Parser.Parse(m)).ToList();
+        Assert.Equal(["ORM", "ORU"], messages.Select(m => m.MessageType));
+        Assert.Equal("S", messages[0]["TQ1-9.1"]);
+        Assert.Equal(accession, messages[0]["ORC-3"]);
     }
 
     /// <summary>Progress that reports on the caller's thread (Progress&lt;T&gt; posts to the thread pool).</summary>

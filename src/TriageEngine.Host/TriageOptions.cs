@@ -63,6 +63,45 @@ public sealed record DicomListenerOptions
 
     [Range(1, 10_000)]
     public int MaxAssociations { get; init; } = 32;
+
+    /// <summary>DICOM TLS (PS3.15, TLS 1.2+): the server certificate and key as PEM files; none means plain TCP.</summary>
+    public TlsOptions Tls { get; init; } = new();
+}
+
+public sealed record TlsOptions
+{
+    /// <summary>PEM certificate (chain) file.</summary>
+    public string? CertificatePath { get; init; }
+
+    /// <summary>PEM private key file (unencrypted, or see KeyPassword).</summary>
+    public string? KeyPath { get; init; }
+
+    public string? KeyPassword { get; init; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
+
+    /// <summary>Loads the certificate with its key; a clear error when the files are missing or do not match.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Load()
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var pem = string.IsNullOrEmpty(KeyPassword)
+                ? System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(CertificatePath!, KeyPath)
+                : System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromEncryptedPemFile(CertificatePath!, KeyPassword, KeyPath);
+
+            // re-import so the key is usable by SslStream on every platform
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            throw new TriageEngine.Host.Cli.CliException(TriageEngine.Host.Cli.ExitCodes.Usage, $"TLS certificate {CertificatePath} / key {KeyPath} cannot be loaded: {ex.Message}");
+        }
+    }
 }
 
 public sealed record Hl7ListenerOptions

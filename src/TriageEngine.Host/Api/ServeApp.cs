@@ -84,6 +84,7 @@ public static partial class ServeApp
         builder.Services.AddDicomWeb();
         builder.Services.AddSingleton<StudyTriageWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StudyTriageWorker>());
+        var dicomCertificate = options.Dicom.Tls.Load();
         if (options.Dicom.Enabled)
         {
             builder.Services.AddSingleton(sp => new DicomListener(
@@ -95,6 +96,7 @@ public static partial class ServeApp
                     MaxAssociations = options.Dicom.MaxAssociations,
                     AllowedCallingAETitles = options.Dicom.AllowedCallingAeTitles.Count > 0 ? options.Dicom.AllowedCallingAeTitles : null,
                     SpoolDirectory = Path.Combine(dataPath, "spool"),
+                    ServerCertificate = dicomCertificate,
                 },
                 sp.GetRequiredService<IStorageHandler>(),
                 sp.GetRequiredService<ILogger<DicomListener>>()));

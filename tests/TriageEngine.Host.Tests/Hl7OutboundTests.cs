@@ -4,6 +4,8 @@ using TriageEngine.Application.Ingest;
 using TriageEngine.Application.Outbound;
 using TriageEngine.Dicom;
 using TriageEngine.Dicom.Network;
+using TriageEngine.Domain;
+using Xunit.Abstractions;
 using TriageEngine.Hl7;
 using TriageEngine.Hl7.Mllp;
 using TriageEngine.Host.Api;
@@ -16,7 +18,7 @@ namespace TriageEngine.Host.Tests;
 /// and python-hl7's receiver gets an ORM^O01 (ORC-1 XO) with TQ1-9 = S and the AI result as ORU^R01 — also after
 /// the receiver was down for a while, in order.
 /// </summary>
-public sealed class Hl7OutboundTests
+public sealed class Hl7OutboundTests(ITestOutputHelper output)
 {
     private static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, int DicomPort, int Hl7Port)> StartServerAsync(int receiverPort)
     {
@@ -112,6 +114,13 @@ public sealed class Hl7OutboundTests
 
             var messages = await WaitForMessagesAsync(receiver, 2);
             AssertPriorityUpdate(messages, accession);
+
+            // how long from the triage decision (the outbox row is written with it) to the receiver storing the ORM
+            var outbox = (IOutboxStore)app.Services.GetService(typeof(IOutboxStore))!;
+            var queued = (await outbox.ListAsync(null, 10, CancellationToken.None)).Single(m => m.MessageType == "ORM^O01");
+            var arrived = File.GetLastWriteTimeUtc(Directory.EnumerateFiles(receiver.Folder, "*.hl7").Order(StringComparer.Ordinal).First());
+            output.WriteLine($"triage result → ORM at the receiver: {(arrived - queued.CreatedAt.UtcDateTime).TotalMilliseconds:F0} ms");
+            Assert.Equal(OutboxState.Delivered, queued.State);
             await app.StopAsync();
         }
     }

@@ -29,6 +29,8 @@ public sealed class DicomStreamReader
     private static readonly DicomTag s_itemDelimitation = new(0xFFFE, 0xE00D);
     private static readonly DicomTag s_sequenceDelimitation = new(0xFFFE, 0xE0DD);
 
+    private static readonly TransferSyntax NoTransferSyntax = new("", "none in the meta information", false, false, false);
+
     private readonly DicomReadOptions _options;
     private readonly DicomReader _slices;
     private readonly List<Frame> _stack = [];
@@ -39,6 +41,7 @@ public sealed class DicomStreamReader
     private long _position;
     private long _dataStart;
     private TransferSyntax? _transferSyntax;
+    private TransferSyntax? _metaTransferSyntax;
     private byte[] _arena = [];
     private int _arenaUsed;
     private LargeValue? _large;
@@ -330,8 +333,9 @@ public sealed class DicomStreamReader
         var available = reader.Remaining;
         var have = (int)Math.Min(available, 8);
         reader.UnreadSequence.Slice(0, have).CopyTo(first);
-        var tsUid = _meta.GetString(DicomTags.TransferSyntaxUID);
-        var ts = tsUid is null ? null : TransferSyntax.FromUid(tsUid);
+        // decoded once: this method runs again on every call while it waits for bytes
+        _metaTransferSyntax ??= _meta.GetString(DicomTags.TransferSyntaxUID) is { } tsUid ? TransferSyntax.FromUid(tsUid) : NoTransferSyntax;
+        var ts = ReferenceEquals(_metaTransferSyntax, NoTransferSyntax) ? null : _metaTransferSyntax;
         if (ts is null || !ts.IsDeflated)
         {
             // The checks look at the first element's length against the bytes left in the input: wait until

@@ -98,6 +98,22 @@ public sealed class DicomStreamReaderTests
         Assert.True(allocated < 16L << 20, $"allocated {allocated} bytes for 256 KiB of input");
     }
 
+    /// <summary>Regression (found by the corpus mutation tests): a Transfer Syntax UID whose length was bent to 0xFFFF
+    /// swallowed the dataset start; while waiting for the first dataset element the reader decoded the 64 KiB UID
+    /// again on every call (quadratic allocation, 110 MB for a 1.7 MB input).</summary>
+    [Fact]
+    public void Read_LongTransferSyntaxUidWhileWaiting_DecodesItOnce()
+    {
+        var value = Enumerable.Repeat((byte)'1', 0xFFFF).ToArray();
+        var data = new DicomBytes().Preamble().Raw(ShortHeader(0x0002, 0x0010, "UI", 0xFFFF)).Raw(value)
+            .Raw(Enumerable.Repeat((byte)'A', 200_000).ToArray()).ToArray();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var outcome = StreamFeed.InChunks(data, () => 256);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        StreamFeed.AssertSame(StreamFeed.InMemory(data), outcome, "long UID");
+        Assert.True(allocated < 16L << 20, $"allocated {allocated} bytes for {data.Length} bytes of input");
+    }
+
     [Fact]
     public void Read_ValueLongerThanLimit_FailsBeforeTheValueArrives()
     {

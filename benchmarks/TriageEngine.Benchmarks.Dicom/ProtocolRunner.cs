@@ -33,10 +33,17 @@ internal static class ProtocolRunner
 
         var inner = Math.Max(1, (int)Math.Ceiling(0.2 / Math.Max(last, 1e-6)));
         var times = new List<double>();
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var gen0 = GC.CollectionCount(0);
+        var timedFiles = 0L;
         for (var r = 0; r < reps && total.Elapsed.TotalSeconds < maxSeconds + warm; r++)
         {
             times.Add(Pass(task, files, inner) / inner);
+            timedFiles += (long)inner * files.Length;
         }
+
+        var allocPerFile = (GC.GetAllocatedBytesForCurrentThread() - allocated) / Math.Max(1, timedFiles);
+        var gcs = GC.CollectionCount(0) - gen0;
 
         var sorted = times.Order().ToArray();
         var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
@@ -44,7 +51,7 @@ internal static class ProtocolRunner
         Console.WriteLine(string.Create(inv,
             $"RESULT peer=triage task={task} set={set} files={files.Length} bytes={bytes} reps={times.Count} median_s={median:F5} " +
             $"files_per_s={files.Length / median:F1} mb_per_s={bytes / 1e6 / median:F1} first_pass_s={first:F4} inner={inner} " +
-            $"passes={string.Join(',', times.Select(t => t.ToString("F5", inv)))} warmup_s={warm:F0} load={Load()} sink={s_sink % 1000}"));
+            $"passes={string.Join(',', times.Select(t => t.ToString("F5", inv)))} warmup_s={warm:F0} alloc_per_file={allocPerFile} gen0_gcs={gcs} load={Load()} sink={s_sink % 1000}"));
         return 0;
     }
 

@@ -110,7 +110,7 @@ public sealed class DicomFile
     }
 
     // most headers fit in the first read; a larger one costs one or two more reads
-    private const int HeaderChunk = 16 * 1024;
+    private const int HeaderChunk = 4 * 1024;
 
     public void Save(string path) => DicomWriter.WriteFile(path, this);
 }

@@ -42,6 +42,8 @@ public sealed class DicomStreamReader
     private long _dataStart;
     private TransferSyntax? _transferSyntax;
     private TransferSyntax? _metaTransferSyntax;
+    private long _zeroRunStart = -1;
+    private long _zeroRunLength;
     private byte[] _arena = [];
     private int _arenaUsed;
     private LargeValue? _large;
@@ -416,7 +418,7 @@ public sealed class DicomStreamReader
         if (f.Depth == 0 && !f.MetaOnly && h[0] == 0)
         {
             // trailing zero padding after the dataset, or an element whose first byte is zero: look for a non-zero byte
-            if (AllZero(reader.UnreadSequence))
+            if (UnreadIsAllZero(ref reader))
             {
                 if (!final)
                 {
@@ -766,6 +768,32 @@ public sealed class DicomStreamReader
         _position += count;
     }
 
+    /// <summary>Whether every unread byte is zero. Bytes already found zero at this position are not scanned again,
+    /// so a long run of zeros arriving in small pieces costs linear time.</summary>
+    private bool UnreadIsAllZero(ref SequenceReader<byte> reader)
+    {
+        if (_zeroRunStart != _position || _zeroRunLength > reader.Remaining)
+        {
+            _zeroRunStart = _position;
+            _zeroRunLength = 0;
+        }
+
+        var unread = reader.UnreadSequence.Slice(_zeroRunLength);
+        foreach (var segment in unread)
+        {
+            var i = segment.Span.IndexOfAnyExcept((byte)0);
+            if (i >= 0)
+            {
+                _zeroRunLength += i;
+                return false;
+            }
+
+            _zeroRunLength += segment.Length;
+        }
+
+        return true;
+    }
+
     private static bool AllZero(ReadOnlySequence<byte> bytes)
     {
         foreach (var segment in bytes)
@@ -857,10 +885,15 @@ public sealed class DicomStreamReader
         public void Append(ReadOnlySpan<byte> bytes)
         {
             var needed = Filled + bytes.Length;
+            if (needed > Array.MaxLength)
+            {
+                DicomFormatException.Throw(DicomErrorCode.LengthLimitExceeded, HeaderPos, Tag, $"value of {Length} bytes is longer than one buffer can hold");
+            }
+
             if (needed > _buffer.Length)
             {
                 // grow with what has arrived, never past the declared length
-                var capacity = Math.Min(Length, Math.Max(needed, Math.Max(InitialCapacity, (long)_buffer.Length * 2)));
+                var capacity = Math.Min(Math.Min(Length, Array.MaxLength), Math.Max(needed, Math.Max(InitialCapacity, (long)_buffer.Length * 2)));
                 var grown = GC.AllocateUninitializedArray<byte>((int)capacity);
                 _buffer.AsSpan(0, (int)Filled).CopyTo(grown);
                 _buffer = grown;

@@ -114,6 +114,19 @@ public sealed class DicomStreamReaderTests
         Assert.True(allocated < 16L << 20, $"allocated {allocated} bytes for {data.Length} bytes of input");
     }
 
+    /// <summary>Trailing zeros are padding only if nothing but zeros follows, so the reader must look ahead; it
+    /// remembers how far it has looked, so megabytes of zeros in small pieces cost linear, not quadratic, time.</summary>
+    [Fact]
+    public void Read_LongZeroPaddingInSmallPieces_ScansEachByteOnce()
+    {
+        var data = SmallFile().Concat(new byte[16 << 20]).ToArray();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var outcome = StreamFeed.InChunks(data, () => 128);
+        sw.Stop();
+        StreamFeed.AssertSame(StreamFeed.InMemory(data), outcome, "zero padding");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"took {sw.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
     [Fact]
     public void Read_ValueLongerThanLimit_FailsBeforeTheValueArrives()
     {

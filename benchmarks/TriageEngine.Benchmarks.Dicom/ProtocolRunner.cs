@@ -33,7 +33,7 @@ internal static class ProtocolRunner
 
         var inner = Math.Max(1, (int)Math.Ceiling(0.2 / Math.Max(last, 1e-6)));
         var times = new List<double>();
-        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true); // all threads: async reads continue on the pool
         var gen0 = GC.CollectionCount(0);
         var timedFiles = 0L;
         for (var r = 0; r < reps && total.Elapsed.TotalSeconds < maxSeconds + warm; r++)
@@ -42,7 +42,7 @@ internal static class ProtocolRunner
             timedFiles += (long)inner * files.Length;
         }
 
-        var allocPerFile = (GC.GetAllocatedBytesForCurrentThread() - allocated) / Math.Max(1, timedFiles);
+        var allocPerFile = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / Math.Max(1, timedFiles);
         var gcs = GC.CollectionCount(0) - gen0;
 
         var sorted = times.Order().ToArray();

@@ -56,6 +56,18 @@ public sealed class DicomStreamReader
         _slices = new DicomReader(_options);
     }
 
+    /// <summary>
+    /// A reader for a bare dataset in a transfer syntax known beforehand (a C-STORE data set, whose syntax comes from
+    /// the presentation context): no preamble, no meta information, no guessing. The file's <see cref="DicomFile.Meta"/>
+    /// is empty.
+    /// </summary>
+    public DicomStreamReader(TransferSyntax transferSyntax, DicomReadOptions? options = null)
+        : this(options)
+    {
+        ArgumentNullException.ThrowIfNull(transferSyntax);
+        StartDataset(transferSyntax);
+    }
+
     private enum Phase
     {
         Preamble,
@@ -353,6 +365,12 @@ public sealed class DicomStreamReader
                 : DicomReader.CorrectMislabelledTransferSyntax(ts, first, available);
         }
 
+        StartDataset(ts);
+        return true;
+    }
+
+    private void StartDataset(TransferSyntax ts)
+    {
         _transferSyntax = ts;
         _dataStart = _position;
         if (ts.IsDeflated)
@@ -365,8 +383,6 @@ public sealed class DicomStreamReader
             _stack.Add(Frame.ForElements(_dataset, depth: 0, ts.IsExplicitVR, ts.IsBigEndian, metaOnly: false, owner: null));
             _phase = Phase.Elements;
         }
-
-        return true;
     }
 
     /// <summary>One element of a dataset or item (the loop body of the in-memory reader's ReadElements).</summary>

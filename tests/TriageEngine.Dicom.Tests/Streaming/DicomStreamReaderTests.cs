@@ -152,6 +152,54 @@ public sealed class DicomStreamReaderTests
         StreamFeed.AssertSame(StreamFeed.InMemory(data), outcome, "deep");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Read_BareDatasetWithKnownTransferSyntax_SameDatasetAsDetected(bool explicitVR)
+    {
+        var ds = new DicomDataset()
+            .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.3.4")
+            .AddString(DicomTags.Modality, DicomVR.CS, "CT")
+            .AddSequence(new DicomTag(0x0008, 0x1140), new DicomDataset().AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.3.5"))
+            .AddUInt16(DicomTags.Rows, 2);
+        ds.AddBytes(DicomTags.PixelData, DicomVR.OW, new byte[8]);
+        using var ms = new MemoryStream();
+        DicomWriter.WriteDataset(ms, ds, explicitVR);
+        var data = ms.ToArray();
+        var ts = explicitVR ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+        var expected = DicomReader.Read(data); // no meta: the in-memory reader detects the syntax
+        Assert.Equal(ts, expected.TransferSyntax);
+        for (var chunk = 1; chunk <= 64; chunk *= 4)
+        {
+            var parser = new DicomStreamReader(ts);
+            var status = OperationStatus.NeedMoreData;
+            for (var offset = 0; offset < data.Length; offset += chunk)
+            {
+                var end = Math.Min(data.Length, offset + chunk);
+                var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(data, (int)parser.BytesConsumed, end - (int)parser.BytesConsumed));
+                status = parser.Read(ref reader, isFinalBlock: end == data.Length);
+                Assert.NotEqual(OperationStatus.InvalidData, status);
+            }
+
+            Assert.Equal(OperationStatus.Done, status);
+            Assert.Equal(ts, parser.File.TransferSyntax);
+            Assert.Equal(0, parser.File.Meta.Count);
+            DatasetAssert.Equal(expected.Dataset, parser.File.Dataset);
+        }
+    }
+
+    [Fact]
+    public void Read_BareDatasetWithWrongKnownSyntax_FailsTyped()
+    {
+        using var ms = new MemoryStream();
+        DicomWriter.WriteDataset(ms, new DicomDataset().AddString(DicomTags.Modality, DicomVR.CS, "CT").AddUInt16(DicomTags.Rows, 2), explicitVR: true);
+        var data = ms.ToArray();
+        var parser = new DicomStreamReader(TransferSyntax.ExplicitVRBigEndian, new DicomReadOptions { MaxElementLength = 1 << 20 });
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(data));
+        Assert.Equal(OperationStatus.InvalidData, parser.Read(ref reader, isFinalBlock: true));
+        Assert.NotNull(parser.Error);
+    }
+
     [Fact]
     public async Task ReadAsync_Stream_SameDatasetAsInMemory()
     {

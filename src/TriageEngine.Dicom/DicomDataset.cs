@@ -7,13 +7,25 @@ namespace TriageEngine.Dicom;
 /// <summary>An ordered set of data elements (a dataset or a sequence item).</summary>
 public sealed class DicomDataset : IEnumerable<DicomElement>
 {
-    private readonly SortedList<uint, DicomElement> _elements = [];
+    // Elements sorted by tag in two parallel arrays. Parsers add in ascending tag order, which appends (no search,
+    // no shifting); out-of-order adds and lookups use a binary search.
+    private uint[] _keys = [];
+    private DicomElement[] _values = [];
+    private int _count;
+    private int _version;
 
-    public int Count => _elements.Count;
+    public int Count => _count;
 
-    public DicomElement? this[DicomTag tag] => _elements.TryGetValue(tag.Value, out var e) ? e : null;
+    public DicomElement? this[DicomTag tag]
+    {
+        get
+        {
+            var i = IndexOf(tag.Value);
+            return i >= 0 ? _values[i] : null;
+        }
+    }
 
-    public bool Contains(DicomTag tag) => _elements.ContainsKey(tag.Value);
+    public bool Contains(DicomTag tag) => IndexOf(tag.Value) >= 0;
 
     /// <summary>The dataset holding the sequence this item belongs to (null at top level or when built alone).
     /// Items inherit the Specific Character Set of their parent (PS3.5 §7.5.3).</summary>
@@ -33,15 +45,90 @@ public sealed class DicomDataset : IEnumerable<DicomElement>
         }
     }
 
+    /// <summary>Adds the element, replacing one with the same tag.</summary>
     public void Add(DicomElement element)
     {
         ArgumentNullException.ThrowIfNull(element);
-        _elements[element.Tag.Value] = element;
+        var key = element.Tag.Value;
+        _version++;
+        if (_count == 0 || key > _keys[_count - 1])
+        {
+            Insert(_count, key, element);
+            return;
+        }
+
+        var i = Array.BinarySearch(_keys, 0, _count, key);
+        if (i >= 0)
+        {
+            _values[i] = element;
+        }
+        else
+        {
+            Insert(~i, key, element);
+        }
     }
 
-    public bool Remove(DicomTag tag) => _elements.Remove(tag.Value);
+    public bool Remove(DicomTag tag)
+    {
+        var i = IndexOf(tag.Value);
+        if (i < 0)
+        {
+            return false;
+        }
 
-    public IEnumerator<DicomElement> GetEnumerator() => _elements.Values.GetEnumerator();
+        _version++;
+        _count--;
+        Array.Copy(_keys, i + 1, _keys, i, _count - i);
+        Array.Copy(_values, i + 1, _values, i, _count - i);
+        _values[_count] = null!;
+        return true;
+    }
+
+    public IEnumerator<DicomElement> GetEnumerator()
+    {
+        var version = _version;
+        for (var i = 0; i < _count; i++)
+        {
+            if (version != _version)
+            {
+                throw new InvalidOperationException("The dataset was changed during enumeration.");
+            }
+
+            yield return _values[i];
+        }
+    }
+
+    private int IndexOf(uint key)
+    {
+        var n = _count;
+        if (n == 0)
+        {
+            return -1;
+        }
+
+        var i = Array.BinarySearch(_keys, 0, n, key);
+        return i >= 0 ? i : -1;
+    }
+
+    private void Insert(int index, uint key, DicomElement element)
+    {
+        if (_count == _keys.Length)
+        {
+            var capacity = _count == 0 ? 16 : _count * 2;
+            Array.Resize(ref _keys, capacity);
+            Array.Resize(ref _values, capacity);
+        }
+
+        if (index < _count)
+        {
+            Array.Copy(_keys, index, _keys, index + 1, _count - index);
+            Array.Copy(_values, index, _values, index + 1, _count - index);
+        }
+
+        _keys[index] = key;
+        _values[index] = element;
+        _count++;
+    }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 

@@ -18,22 +18,46 @@ public sealed class DicomFile
     public static DicomFile Open(string path, DicomReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var bytes = File.ReadAllBytes(path);
-        return DicomReader.Read(bytes, options);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var bytes = GC.AllocateUninitializedArray<byte>(CheckedLength(RandomAccess.GetLength(handle), path));
+        var filled = ReadFully(handle, bytes, 0);
+        return DicomReader.Read(bytes.AsMemory(0, filled), options);
+    }
+
+    /// <summary>
+    /// Reads a file into a buffer rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>: no allocation or page
+    /// faults for the file's bytes once the pool is warm. Values are slices of that buffer and are valid only until
+    /// the returned object is disposed.
+    /// </summary>
+    public static PooledDicomFile OpenPooled(string path, DicomReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var length = CheckedLength(RandomAccess.GetLength(handle), path);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var filled = ReadFully(handle, buffer.AsSpan(0, length), 0);
+            return new PooledDicomFile(DicomReader.Read(buffer.AsMemory(0, filled), options), buffer);
+        }
+        catch
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 
     /// <summary>Reads only the header (stops before pixel data), reading as few bytes as the file's layout allows.</summary>
     public static DicomFile OpenHeader(string path, DicomReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var o = (options ?? DicomReadOptions.Default) with { StopAtPixelData = true };
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        var fileLength = stream.Length;
-        var buffer = new byte[(int)Math.Min(fileLength, HeaderChunk)];
-        var filled = 0;
+        var o = options is null ? HeaderOnly : options.StopAtPixelData ? options : options with { StopAtPixelData = true };
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.None);
+        var fileLength = RandomAccess.GetLength(handle);
+        var buffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(fileLength, HeaderChunk));
+        var filled = ReadFully(handle, buffer, 0);
         while (true)
         {
-            filled += stream.ReadAtLeast(buffer.AsSpan(filled), buffer.Length - filled, throwOnEndOfStream: false);
             var atEnd = filled < buffer.Length || filled == fileLength;
             try
             {
@@ -49,17 +73,69 @@ public sealed class DicomFile
                 // the header runs past what was read so far: read more
             }
 
-            var next = (int)Math.Min(Math.Min(fileLength, (long)buffer.Length * 4), Array.MaxLength);
+            var next = (int)Math.Min(Math.Min(fileLength, (long)buffer.Length * 8), Array.MaxLength);
             if (next <= buffer.Length)
             {
                 return DicomReader.Read(buffer.AsMemory(0, filled), o);
             }
 
-            Array.Resize(ref buffer, next);
+            var grown = GC.AllocateUninitializedArray<byte>(next);
+            buffer.AsSpan(0, filled).CopyTo(grown);
+            buffer = grown;
+            filled += ReadFully(handle, buffer.AsSpan(filled), filled);
         }
     }
 
-    private const int HeaderChunk = 64 * 1024;
+    private static readonly DicomReadOptions HeaderOnly = new() { StopAtPixelData = true };
+
+    private static int CheckedLength(long length, string path) =>
+        length <= Array.MaxLength ? (int)length : throw new IOException($"{path}: {length} bytes is more than one buffer can hold");
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the file ends; returns the bytes read.</summary>
+    private static int ReadFully(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        var filled = 0;
+        while (filled < buffer.Length)
+        {
+            var n = RandomAccess.Read(handle, buffer[filled..], offset + filled);
+            if (n == 0)
+            {
+                break;
+            }
+
+            filled += n;
+        }
+
+        return filled;
+    }
+
+    // most headers fit in the first read; a larger one costs one or two more reads
+    private const int HeaderChunk = 4 * 1024;
 
     public void Save(string path) => DicomWriter.WriteFile(path, this);
+}
+
+/// <summary>A <see cref="DicomFile"/> whose values are slices of a pooled buffer; dispose it to return the buffer.
+/// Using the file or any value after disposal reads bytes that belong to someone else.</summary>
+public sealed class PooledDicomFile : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly DicomFile _file;
+
+    internal PooledDicomFile(DicomFile file, byte[] buffer)
+    {
+        _file = file;
+        _buffer = buffer;
+    }
+
+    public DicomFile File => _buffer is not null ? _file : throw new ObjectDisposedException(nameof(PooledDicomFile));
+
+    public void Dispose()
+    {
+        if (_buffer is { } b)
+        {
+            _buffer = null;
+            System.Buffers.ArrayPool<byte>.Shared.Return(b);
+        }
+    }
 }

@@ -44,12 +44,54 @@ public sealed class DicomReader
 
     private readonly int _maxDepth;
 
+    // false while parsing a slice that holds whole elements only (the streaming reader's frames): the trailing
+    // padding rules apply to the end of the whole input, which such a slice is not.
+    private bool _paddingAllowed = true;
+
     private DicomReader(ReadOnlyMemory<byte> buffer, DicomReadOptions options)
     {
         _buffer = buffer;
         _options = options;
         _maxDepth = Math.Clamp(options.MaxDepth, 0, HardMaxDepth);
     }
+
+    /// <summary>A reader for slices handed over by <see cref="DicomStreamReader"/>.</summary>
+    internal DicomReader(DicomReadOptions options)
+        : this(ReadOnlyMemory<byte>.Empty, options)
+    {
+    }
+
+    /// <summary>Items and fragments counted so far against <see cref="DicomReadOptions.MaxItems"/>.</summary>
+    internal int ItemCount
+    {
+        get => _itemCount;
+        set => _itemCount = value;
+    }
+
+    internal int MaxDepth => _maxDepth;
+
+    /// <summary>Parses whole elements held in <paramref name="slice"/>, which starts at byte <paramref name="baseOffset"/>
+    /// of the input, into <paramref name="target"/>.</summary>
+    internal void ReadSlice(ReadOnlyMemory<byte> slice, long baseOffset, DicomDataset target, int depth, bool explicitVR, bool bigEndian, bool metaOnly)
+    {
+        _buffer = slice;
+        _baseOffset = baseOffset;
+        _paddingAllowed = false;
+        ReadElements(target, 0, slice.Length, depth, explicitVR, bigEndian, stopAtPixelData: false, metaOnly);
+    }
+
+    /// <summary>Inflates a deflated dataset that starts at byte <paramref name="baseOffset"/> and parses it.</summary>
+    internal DicomDataset ReadDeflatedDataset(ReadOnlyMemory<byte> deflated, long baseOffset, TransferSyntax ts)
+    {
+        _baseOffset = baseOffset;
+        _buffer = Inflate(deflated);
+        _paddingAllowed = true;
+        var dataset = new DicomDataset();
+        ReadElements(dataset, 0, _buffer.Length, depth: 0, ts.IsExplicitVR, ts.IsBigEndian, _options.StopAtPixelData, metaOnly: false);
+        return dataset;
+    }
+
+    internal bool StoppedAtPixelData => _stoppedAtPixelData;
 
     /// <summary>Parses a whole file image.</summary>
     public static DicomFile Read(ReadOnlyMemory<byte> buffer, DicomReadOptions? options = null) =>
@@ -100,12 +142,12 @@ public sealed class DicomReader
             ts = TransferSyntax.FromUid(tsUid);
             if (!ts.IsDeflated)
             {
-                ts = CorrectMislabelledTransferSyntax(ts, span[pos..]);
+                ts = CorrectMislabelledTransferSyntax(ts, span[pos..], span.Length - pos);
             }
         }
         else
         {
-            ts = DetectTransferSyntax(span[pos..], pos);
+            ts = DetectTransferSyntax(span[pos..], span.Length - pos, pos);
         }
 
         var dataStart = pos;
@@ -128,9 +170,11 @@ public sealed class DicomReader
 
     /// <summary>Meta information that names an explicit VR syntax for a dataset that is plainly implicit VR little
     /// endian (or big endian for a little endian dataset) is a known writer bug; follow the bytes, as DCMTK does.</summary>
-    private static TransferSyntax CorrectMislabelledTransferSyntax(TransferSyntax ts, ReadOnlySpan<byte> s)
+    /// <param name="s">At least the first 8 bytes of the dataset when there are that many.</param>
+    /// <param name="remaining">Bytes from the dataset's start to the end of the input.</param>
+    internal static TransferSyntax CorrectMislabelledTransferSyntax(TransferSyntax ts, ReadOnlySpan<byte> s, long remaining)
     {
-        if (s.Length < 8 || !ts.IsExplicitVR)
+        if (remaining < 8 || !ts.IsExplicitVR)
         {
             return ts;
         }
@@ -144,7 +188,7 @@ public sealed class DicomReader
         }
 
         if (!ts.IsBigEndian && !ts.IsEncapsulated && vr == DicomVR.None && IsPlausibleFirstGroup(groupLE)
-            && BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= (uint)(s.Length - 8))
+            && BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= remaining - 8)
         {
             return TransferSyntax.ImplicitVRLittleEndian;
         }
@@ -154,9 +198,9 @@ public sealed class DicomReader
 
     private static bool IsPlausibleFirstGroup(ushort group) => group <= 0x00FF && (group & 1) == 0;
 
-    private static TransferSyntax DetectTransferSyntax(ReadOnlySpan<byte> s, int offset)
+    internal static TransferSyntax DetectTransferSyntax(ReadOnlySpan<byte> s, long remaining, long offset)
     {
-        if (s.Length < 8)
+        if (remaining < 8)
         {
             DicomFormatException.Throw(DicomErrorCode.NotDicom, offset, null, "not a DICOM file (too short)");
         }
@@ -174,7 +218,7 @@ public sealed class DicomReader
             }
 
             // implicit VR: the length must fit in the data
-            if (BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= (uint)(s.Length - 8))
+            if (BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) <= remaining - 8)
             {
                 return TransferSyntax.ImplicitVRLittleEndian;
             }
@@ -226,7 +270,7 @@ public sealed class DicomReader
             if (end - pos < 8)
             {
                 // trailing padding of fewer than 8 bytes after the dataset is tolerated at top level
-                if (depth == 0 && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
+                if (depth == 0 && _paddingAllowed && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
                 {
                     return end;
                 }
@@ -235,7 +279,7 @@ public sealed class DicomReader
             }
 
             var headerPos = pos;
-            if (depth == 0 && !metaOnly && span[pos] == 0 && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
+            if (depth == 0 && !metaOnly && _paddingAllowed && span[pos] == 0 && span[pos..end].IndexOfAnyExcept((byte)0) < 0)
             {
                 return end; // trailing zero padding after the dataset
             }
@@ -497,7 +541,7 @@ public sealed class DicomReader
         return pos;
     }
 
-    private static ReadOnlyMemory<byte> SwapToLittleEndian(ReadOnlyMemory<byte> value, DicomVR vr)
+    internal static ReadOnlyMemory<byte> SwapToLittleEndian(ReadOnlyMemory<byte> value, DicomVR vr)
     {
         var width = vr switch
         {

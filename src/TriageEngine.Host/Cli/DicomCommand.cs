@@ -41,6 +41,6 @@ public static class DicomCommand
             return Task.FromResult(ExitCodes.Ok);
         });
 
-        return new Command("dicom", "Inspect DICOM files") { dump };
+        return new Command("dicom", "Inspect DICOM files") { dump, DicomScanCommand.Create(context) };
     }
 }

@@ -36,11 +36,12 @@ public sealed class FrameDecoderRegistry
         _decoders = decoders;
     }
 
-    /// <summary>Native, RLE and JPEG lossless.</summary>
+    /// <summary>Native, RLE, JPEG lossless and JPEG-LS.</summary>
     public static FrameDecoderRegistry Default { get; } = new(
         new NativeFrameDecoder(),
         new RleFrameDecoder(),
-        new JpegLosslessFrameDecoder());
+        new JpegLosslessFrameDecoder(),
+        new JpegLsFrameDecoder());
 
     public IReadOnlyList<IFrameDecoder> Decoders => _decoders;
 

@@ -36,12 +36,13 @@ public sealed class FrameDecoderRegistry
         _decoders = decoders;
     }
 
-    /// <summary>Native, RLE, JPEG lossless and JPEG-LS.</summary>
+    /// <summary>Native, RLE, JPEG lossless, JPEG-LS and JPEG baseline/extended.</summary>
     public static FrameDecoderRegistry Default { get; } = new(
         new NativeFrameDecoder(),
         new RleFrameDecoder(),
         new JpegLosslessFrameDecoder(),
-        new JpegLsFrameDecoder());
+        new JpegLsFrameDecoder(),
+        new JpegBaselineFrameDecoder());
 
     public IReadOnlyList<IFrameDecoder> Decoders => _decoders;
 

@@ -77,7 +77,7 @@ public sealed class PixelCorpusTests(ITestOutputHelper output)
     [CorpusFact]
     public void DecodeAll_Corpus_ReportsCountsAndSpeedPerTransferSyntax()
     {
-        var stats = new SortedDictionary<string, (int Total, int Claimed, int Exact, long Bytes, double Seconds)>(StringComparer.Ordinal);
+        var stats = new SortedDictionary<string, (int Total, int Claimed, int Exact, int Tolerance, long Bytes, double Seconds)>(StringComparer.Ordinal);
         var failures = new List<string>();
         foreach (var r in Corpus.Rows)
         {
@@ -103,35 +103,51 @@ public sealed class PixelCorpusTests(ITestOutputHelper output)
                 {
                     failures.Add($"{r["file"]}: {verdict}");
                 }
-                else
+                else if (IsExact(r, decoded))
                 {
                     s.Exact++;
+                }
+                else
+                {
+                    s.Tolerance++;
                 }
             }
 
             stats[key] = s;
         }
 
-        output.WriteLine("| transfer syntax | files with expected pixels | decoded and matching | MB/s (decoded output) |");
-        output.WriteLine("| --- | --- | --- | --- |");
+        output.WriteLine("| transfer syntax | files with expected pixels | bit-exact | within tolerance | MB/s (decoded output) |");
+        output.WriteLine("| --- | --- | --- | --- | --- |");
         foreach (var (name, s) in stats)
         {
             var speed = s.Seconds > 0 ? $"{s.Bytes / 1e6 / s.Seconds:F0}" : "-";
-            output.WriteLine($"| {name} | {s.Total} | {s.Exact} | {speed} |");
+            output.WriteLine($"| {name} | {s.Total} | {s.Exact} | {s.Tolerance} | {speed} |");
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
+    /// <summary>Valid corpus files the decoders are known not to reproduce, and why (listed in docs/pixel-codecs.md).</summary>
+    internal static readonly IReadOnlyDictionary<string, string> KnownUnsupported = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["jpeg/SC_baseline_ybr422_140frames.dcm"] = "23 of its 140 JPEG frames are 240x55, 121x240 or 121x55 in a 240x240 dataset; we reject the mismatch",
+    };
+
     internal static bool IsClaimed(IReadOnlyDictionary<string, string> r) =>
-        r["valid"] == "True" && r["pixel_sha256"].Length > 0
+        r["valid"] == "True" && r["pixel_sha256"].Length > 0 && !KnownUnsupported.ContainsKey(r["file"])
         && r["bits_allocated"] is "1" or "8" or "16" or "32" or "64" // ACR-NEMA packed 12-bit is not supported
-        && FrameDecoderRegistry.Default.Find(TransferSyntax.FromUid(r["transfer_syntax_uid"])) is not null
-        && (r["lossy"] != "True" || r["reference_raw"].Length > 0 || !IsToleranceOnly(r));
+        && FrameDecoderRegistry.Default.Find(TransferSyntax.FromUid(r["transfer_syntax_uid"])) is not null;
 
     /// <summary>Lossy JPEG and JPEG 2000 may round differently from the reference decoder: they are compared with a tolerance.</summary>
     private static bool IsToleranceOnly(IReadOnlyDictionary<string, string> r) =>
         r["transfer_syntax_uid"] is "1.2.840.10008.1.2.4.50" or "1.2.840.10008.1.2.4.51" or "1.2.840.10008.1.2.4.91" or "1.2.840.10008.1.2.4.203";
+
+    private static bool IsExact(IReadOnlyDictionary<string, string> row, DecodedPixelData decoded)
+    {
+        var hash = Hash(decoded.Bytes);
+        return hash == row["pixel_sha256"] || hash == row["pixel_sha256_no_color_conversion"]
+            || row["pixel_sha256_masked"].Length > 0 && Hash(Mask(decoded.Bytes, decoded.Info)) == row["pixel_sha256_masked"];
+    }
 
     /// <summary>Null when the decoded bytes match the manifest, else why not.</summary>
     private static string? Compare(IReadOnlyDictionary<string, string> row, DecodedPixelData decoded)

@@ -15,9 +15,17 @@ public sealed record PixelDataInfo(
 {
     public int BytesPerSample => (BitsAllocated + 7) / 8;
 
+    /// <summary>Native YBR_FULL_422 keeps two luminance samples and one pair of chroma samples per two pixels.</summary>
+    public bool IsSubsampled422 => SamplesPerPixel == 3 && Photometric is "YBR_FULL_422" or "YBR_PARTIAL_422";
+
+    /// <summary>Samples in one frame (two per pixel for 4:2:2 data as stored).</summary>
+    public long SamplesPerFrame => IsSubsampled422
+        ? (long)Rows * Columns * 2
+        : (long)Rows * Columns * SamplesPerPixel;
+
     public long FrameLength => BitsAllocated == 1
-        ? ((long)Rows * Columns * SamplesPerPixel + 7) / 8
-        : (long)Rows * Columns * SamplesPerPixel * BytesPerSample;
+        ? (SamplesPerFrame + 7) / 8
+        : SamplesPerFrame * BytesPerSample;
 
     public static PixelDataInfo FromDataset(DicomDataset ds)
     {
@@ -36,16 +44,22 @@ public sealed record PixelDataInfo(
             bitsStored = bitsAllocated;
         }
 
+        var samples = Math.Max(1, ds.GetInt(DicomTags.SamplesPerPixel) ?? 1);
+        if (samples > 4)
+        {
+            DicomFormatException.Throw(DicomErrorCode.InvalidPixelData, 0, DicomTags.SamplesPerPixel, $"samples per pixel {samples} is not supported");
+        }
+
         return new PixelDataInfo(
             rows,
             cols,
             Math.Max(1, ds.GetInt(DicomTags.NumberOfFrames) ?? 1),
-            Math.Max(1, ds.GetInt(DicomTags.SamplesPerPixel) ?? 1),
+            samples,
             bitsAllocated,
             bitsStored,
             ds.GetInt(DicomTags.HighBit) ?? (bitsStored - 1),
             (ds.GetInt(DicomTags.PixelRepresentation) ?? 0) == 1,
-            ds.GetString(DicomTags.PhotometricInterpretation) ?? "MONOCHROME2",
+            (ds.GetString(DicomTags.PhotometricInterpretation) ?? "MONOCHROME2").Trim(),
             ds.GetInt(DicomTags.PlanarConfiguration) ?? 0);
     }
 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Security.Cryptography;
 using TriageEngine.Dicom;
+using TriageEngine.Dicom.Codecs;
 
 namespace TriageEngine.Host.Cli;
 
@@ -41,6 +43,43 @@ public static class DicomCommand
             return Task.FromResult(ExitCodes.Ok);
         });
 
-        return new Command("dicom", "Inspect DICOM files") { dump, DicomScanCommand.Create(context) };
+        var pixelsFile = new Argument<FileInfo>("FILE") { Description = "A DICOM file with pixel data" };
+        var sha256Option = new Option<bool>("--sha256") { Description = "Print the SHA-256 of the decoded pixels, the size, bits allocated and decoded photometric" };
+        var outOption = new Option<FileInfo?>("--out") { Description = "Write the decoded pixels (little endian, colour-by-pixel, frames concatenated) to this file" };
+        var pixels = new Command("pixels", "Decode all frames of the pixel data") { pixelsFile, sha256Option, outOption };
+        pixels.SetAction(async (parse, ct) =>
+        {
+            var file = parse.GetValue(pixelsFile)!;
+            if (!file.Exists)
+            {
+                throw new CliException(ExitCodes.NoInput, $"{file.FullName}: no such file");
+            }
+
+            DecodedPixelData decoded;
+            try
+            {
+                decoded = PixelDataDecoder.DecodeAll(DicomFile.Open(file.FullName));
+            }
+            catch (DicomFormatException ex)
+            {
+                throw new CliException(ExitCodes.DataError, $"{file.FullName}: cannot decode pixel data: {ex.Message}");
+            }
+
+            var info = decoded.Info;
+            if (parse.GetValue(sha256Option))
+            {
+                var hash = Convert.ToHexStringLower(SHA256.HashData(decoded.Bytes));
+                context.Out.WriteLine($"{hash} {info.Rows}x{info.Columns}x{info.Frames} {info.BitsAllocated} {info.Photometric}");
+            }
+
+            if (parse.GetValue(outOption) is { } output)
+            {
+                await File.WriteAllBytesAsync(output.FullName, decoded.Bytes, ct).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        });
+
+        return new Command("dicom", "Inspect DICOM files") { dump, pixels, DicomScanCommand.Create(context) };
     }
 }

@@ -16,6 +16,8 @@ public static class TriageCli
         root.Add(DicomCommand.Create(context));
         root.Add(ModelsCommand.Create(context));
         root.Add(SimulateCommand.Create(context));
+        root.Add(AuditCommand.Create(context));
+        root.Add(SafetyCommand.Create(context));
         return root;
     }
 

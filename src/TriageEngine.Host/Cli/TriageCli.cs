@@ -18,6 +18,8 @@ public static class TriageCli
         root.Add(SendCommand.Create(context));
         root.Add(Hl7Command.Create(context));
         root.Add(SimulateCommand.Create(context));
+        root.Add(AuditCommand.Create(context));
+        root.Add(SafetyCommand.Create(context));
         return root;
     }
 

@@ -121,6 +121,16 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
             var arrived = File.GetLastWriteTimeUtc(Directory.EnumerateFiles(receiver.Folder, "*.hl7").Order(StringComparer.Ordinal).First());
             output.WriteLine($"triage result → ORM at the receiver: {(arrived - queued.CreatedAt.UtcDateTime).TotalMilliseconds:F0} ms");
             Assert.Equal(OutboxState.Delivered, queued.State);
+
+            // the audit trail holds the AI result, the priority decision and each outbound message by its control id
+            var audit = (TriageEngine.Domain.Audit.IAuditLog)app.Services.GetService(typeof(TriageEngine.Domain.Audit.IAuditLog))!;
+            var entries = await audit.ReadAsync(1, 1000, CancellationToken.None);
+            var study = entries.Where(e => e.AccessionNumber == accession).ToList();
+            Assert.Contains(study, e => e.Kind == "ai_result" && e.Payload.Contains("ptx-cxr-demo", StringComparison.Ordinal) && e.Payload.Contains("\"flagged\":true", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(study, e => e.Kind == "priority_decision" && e.Payload.Contains("Critical", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(study, e => e.Kind == "outbound_hl7" && e.Payload.Contains(messages[0].ControlId, StringComparison.Ordinal));
+            Assert.Contains(study, e => e.Kind == "outbound_hl7" && e.Payload.Contains(messages[1].ControlId, StringComparison.Ordinal));
+            Assert.Null((await audit.VerifyAsync(null, CancellationToken.None)).FirstBreak);
             await app.StopAsync();
         }
     }

@@ -143,6 +143,10 @@ public sealed class KillRecoveryTests
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(120), $"{items.Count} of 17 studies triaged after 120 s");
             await Task.Delay(250);
         }
+
+        // the audit chain written across the crash verifies
+        var verify = await CliRunner.ProcessAsync(RepoPaths.Root, "audit", "verify", "--data", data);
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
     }
 
     [PythonHl7Fact]

@@ -20,8 +20,12 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
     /// <summary>Raised after rows are committed (the sender wakes up instead of waiting for its next poll).</summary>
     public event Action? Enqueued;
 
-    public Hl7Outbox(Hl7OutboundOptions options, IOutboxStore store, IOrderStore orders, ILogger<Hl7Outbox> logger, TimeProvider? time = null)
+    private readonly TriageEngine.Domain.Audit.IAuditLog? _audit;
+
+    public Hl7Outbox(Hl7OutboundOptions options, IOutboxStore store, IOrderStore orders, ILogger<Hl7Outbox> logger, TimeProvider? time = null,
+        TriageEngine.Domain.Audit.IAuditLog? audit = null)
     {
+        _audit = audit;
         _options = options;
         _store = store;
         _orders = orders;
@@ -64,6 +68,7 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
             var message = Hl7OutboundMessages.OrderUpdate(_options, destination, after, order, code, controlId, now);
             await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, controlId, orderType, after.AccessionNumber, after.StudyInstanceUid, code,
                 message.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
+            await AuditAsync(after, orderType, controlId, destination.Name, message, cancellationToken).ConfigureAwait(false);
             queued++;
             LogQueued(_logger, orderType, controlId, destination.Name, code, after.StudyInstanceUid);
             if (destination.SendResults && after.Findings.Count > 0)
@@ -72,6 +77,7 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
                 var result = Hl7OutboundMessages.Result(_options, destination, after, order, resultId, now);
                 await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, resultId, "ORU^R01", after.AccessionNumber, after.StudyInstanceUid, code,
                     result.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
+                await AuditAsync(after, "ORU^R01", resultId, destination.Name, result, cancellationToken).ConfigureAwait(false);
                 queued++;
                 LogQueued(_logger, "ORU^R01", resultId, destination.Name, code, after.StudyInstanceUid);
             }
@@ -81,6 +87,20 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
         {
             Enqueued?.Invoke();
         }
+    }
+
+    /// <summary>Every queued message is in the audit log by its control id, type, destination and content hash.</summary>
+    private async Task AuditAsync(WorklistItem item, string messageType, string controlId, string destination, TriageEngine.Hl7.Hl7Message message, CancellationToken cancellationToken)
+    {
+        if (_audit is null)
+        {
+            return;
+        }
+
+        var bytes = message.Encode();
+        await _audit.AppendAsync(TriageEngine.Domain.Audit.AuditRecord.OutboundHl7("triage-engine", item.StudyInstanceUid, item.AccessionNumber,
+            new TriageEngine.Domain.Audit.OutboundHl7Audit(messageType, controlId, destination, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), bytes.Length, null)),
+            cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "HL7 {MessageType} {ControlId} queued for {Destination}: priority {PriorityCode} for study {StudyInstanceUid}")]

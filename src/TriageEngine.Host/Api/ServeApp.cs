@@ -77,7 +77,11 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);
         builder.Services.AddSingleton<IOutboxStore, OutboxStore>();
-        builder.Services.AddSingleton<Hl7Outbox>();
+        builder.Services.AddSingleton<TriageEngine.Domain.Audit.IAuditLog>(_ => new AuditLogRepository(database));
+        builder.Services.AddSingleton<IWorklistChangeSink, TriageEngine.Application.Audit.AuditSink>();
+        builder.Services.AddSingleton(sp => new Hl7Outbox(sp.GetRequiredService<Hl7OutboundOptions>(), sp.GetRequiredService<IOutboxStore>(),
+            sp.GetRequiredService<IOrderStore>(), sp.GetRequiredService<ILogger<Hl7Outbox>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>()));
         builder.Services.AddSingleton<IWorklistChangeSink>(sp => sp.GetRequiredService<Hl7Outbox>());
         builder.Services.AddSingleton<Hl7OutboxSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Hl7OutboxSender>());

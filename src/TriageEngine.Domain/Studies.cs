@@ -34,7 +34,11 @@ public enum StudyState
 }
 
 /// <summary>A study claimed for triage: the generation (instance count) it was claimed at.</summary>
-public sealed record StudyClaim(string StudyInstanceUid, long Generation, DateTimeOffset FirstReceivedAt, DateTimeOffset LastReceivedAt);
+public sealed record StudyClaim(string StudyInstanceUid, long Generation, DateTimeOffset FirstReceivedAt, DateTimeOffset LastReceivedAt)
+{
+    /// <summary>Unique to this claim: a job that carries it acts only while the claim is still the current one.</summary>
+    public string Token { get; init; } = "";
+}
 
 /// <summary>Study assembly state and the instances of each study. All timer state lives here, so a restart loses none.</summary>
 public interface IStudyStore
@@ -58,6 +62,18 @@ public interface IStudyStore
 
     /// <summary>Returns to Receiving the studies claimed by earlier processes of a node (claimed_by starts with the prefix, is not <paramref name="currentNode"/>).</summary>
     Task<int> ReleaseClaimsAsync(string nodePrefix, string currentNode, CancellationToken cancellationToken);
+
+    /// <summary>The current claim of a study when it still carries <paramref name="token"/> (else null: completed, or claimed again).</summary>
+    Task<StudyClaim?> FindClaimAsync(string studyInstanceUid, string token, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes the claim that carries <see cref="StudyClaim.Token"/> and records the triage result in the same
+    /// transaction; null (and nothing recorded) when that claim is no longer current.
+    /// </summary>
+    Task<StudyState?> CompleteWithResultAsync(StudyClaim claim, string node, WorklistItem item, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The completed triages of a study, oldest first.</summary>
+    Task<IReadOnlyList<TriageResultRecord>> TriageResultsAsync(string studyInstanceUid, CancellationToken cancellationToken);
 
     /// <summary>Studies whose instances carry this accession number.</summary>
     Task<IReadOnlyList<string>> StudiesByAccessionAsync(string accessionNumber, CancellationToken cancellationToken);

@@ -91,7 +91,14 @@ public sealed record WorklistItem(
     TriageStatus Status,
     string? StatusReason,
     IReadOnlyList<AiFinding> Findings,
-    PriorityDecision Priority);
+    PriorityDecision Priority)
+{
+    /// <summary>The sending site (institution), for routing and filters.</summary>
+    public string? Site { get; init; }
+
+    /// <summary>Body part examined, for routing to reading groups.</summary>
+    public string? BodyPart { get; init; }
+}
 
 /// <summary>Worklist order: score (desc), then longest waiting, then UID for a total order.</summary>
 public sealed class WorklistOrder : IComparer<WorklistItem>

@@ -82,7 +82,7 @@ public sealed class StudyStore : IStudyStore
     }
 
     private const string ClaimSqlite = """
-        UPDATE studies SET state = 'Triaging', claimed_by = @node, claimed_at = @now, claimed_generation = generation
+        UPDATE studies SET state = 'Triaging', claimed_by = @node, claimed_at = @now, claimed_generation = generation, claim_token = @token
         WHERE study_instance_uid IN (
             SELECT study_instance_uid FROM studies
             WHERE (state = 'Receiving' AND (last_received_at < @quietBefore OR complete_hint = 1))
@@ -90,11 +90,11 @@ public sealed class StudyStore : IStudyStore
             ORDER BY last_received_at
             LIMIT @max)
         RETURNING study_instance_uid AS StudyInstanceUid, claimed_generation AS Generation,
-                  first_received_at AS FirstReceivedAt, last_received_at AS LastReceivedAt
+                  first_received_at AS FirstReceivedAt, last_received_at AS LastReceivedAt, claim_token AS Token
         """;
 
     private const string ClaimPostgres = """
-        UPDATE studies SET state = 'Triaging', claimed_by = @node, claimed_at = @now, claimed_generation = generation
+        UPDATE studies SET state = 'Triaging', claimed_by = @node, claimed_at = @now, claimed_generation = generation, claim_token = @token
         WHERE study_instance_uid IN (
             SELECT study_instance_uid FROM studies
             WHERE (state = 'Receiving' AND (last_received_at < @quietBefore OR complete_hint = 1))
@@ -103,7 +103,7 @@ public sealed class StudyStore : IStudyStore
             LIMIT @max
             FOR UPDATE SKIP LOCKED)
         RETURNING study_instance_uid AS StudyInstanceUid, claimed_generation AS Generation,
-                  first_received_at AS FirstReceivedAt, last_received_at AS LastReceivedAt
+                  first_received_at AS FirstReceivedAt, last_received_at AS LastReceivedAt, claim_token AS Token
         """;
 
     public async Task<IReadOnlyList<StudyClaim>> ClaimReadyAsync(DateTimeOffset now, DateTimeOffset quietBefore, DateTimeOffset staleClaimBefore, string node, int max, CancellationToken cancellationToken)
@@ -112,10 +112,10 @@ public sealed class StudyStore : IStudyStore
         await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ClaimRow>(new CommandDefinition(
             _database.Dialect == SqlDialect.Postgres ? ClaimPostgres : ClaimSqlite,
-            new { node, now = T(now), quietBefore = T(quietBefore), staleBefore = T(staleClaimBefore), max },
+            new { node, token = Guid.NewGuid().ToString("N"), now = T(now), quietBefore = T(quietBefore), staleBefore = T(staleClaimBefore), max },
             tx,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var claims = rows.Select(r => new StudyClaim(r.StudyInstanceUid, r.Generation, DbTime.FromDb(r.FirstReceivedAt), DbTime.FromDb(r.LastReceivedAt))).ToList();
+        var claims = rows.Select(r => new StudyClaim(r.StudyInstanceUid, r.Generation, DbTime.FromDb(r.FirstReceivedAt), DbTime.FromDb(r.LastReceivedAt)) { Token = r.Token ?? "" }).ToList();
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return claims;
     }
@@ -142,7 +142,7 @@ public sealed class StudyStore : IStudyStore
 
     private const string CompleteSql = """
         UPDATE studies SET state = CASE WHEN generation = @gen THEN 'Triaged' ELSE 'Receiving' END,
-                           claimed_by = NULL, claimed_at = NULL, triaged_at = @now
+                           claimed_by = NULL, claimed_at = NULL, claim_token = NULL, triaged_at = @now
         WHERE study_instance_uid = @uid AND state = 'Triaging' AND claimed_generation = @gen
         """;
 
@@ -169,11 +169,79 @@ public sealed class StudyStore : IStudyStore
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE studies SET state = 'Receiving', claimed_by = NULL, claimed_at = NULL
+            UPDATE studies SET state = 'Receiving', claimed_by = NULL, claimed_at = NULL, claim_token = NULL
             WHERE state = 'Triaging' AND substr(claimed_by, 1, @prefixLength) = @prefix AND claimed_by <> @currentNode
             """,
             new { prefix = nodePrefix, prefixLength = nodePrefix.Length, currentNode },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private const string FindClaimSql = """
+        SELECT study_instance_uid AS StudyInstanceUid, claimed_generation AS Generation, first_received_at AS FirstReceivedAt,
+               last_received_at AS LastReceivedAt, claim_token AS Token
+        FROM studies WHERE study_instance_uid = @uid AND state = 'Triaging' AND claim_token = @token
+        """;
+
+    public async Task<StudyClaim?> FindClaimAsync(string studyInstanceUid, string token, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<ClaimRow>(new CommandDefinition(FindClaimSql, new { uid = studyInstanceUid, token }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new StudyClaim(r.StudyInstanceUid, r.Generation, DbTime.FromDb(r.FirstReceivedAt), DbTime.FromDb(r.LastReceivedAt)) { Token = r.Token ?? "" }).FirstOrDefault();
+    }
+
+    private const string CompleteByTokenSql = """
+        UPDATE studies SET state = CASE WHEN generation = claimed_generation THEN 'Triaged' ELSE 'Receiving' END,
+                           claimed_by = NULL, claimed_at = NULL, claim_token = NULL, triaged_at = @now
+        WHERE study_instance_uid = @uid AND state = 'Triaging' AND claim_token = @token
+        """;
+
+    private const string InsertResultSql = """
+        INSERT INTO triage_results (study_instance_uid, generation, node, status, priority_class, priority_score, policy_version, triaged_at)
+        VALUES (@uid, @gen, @node, @status, @cls, @score, @policy, @now)
+        """;
+
+    public async Task<StudyState?> CompleteWithResultAsync(StudyClaim claim, string node, WorklistItem item, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(item);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(CompleteByTokenSql, new { uid = claim.StudyInstanceUid, token = claim.Token, now = T(now) }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (updated == 0)
+        {
+            await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(InsertResultSql, new
+        {
+            uid = claim.StudyInstanceUid,
+            gen = claim.Generation,
+            node,
+            status = item.Status.ToString(),
+            cls = item.Priority.PriorityClass.ToString(),
+            score = item.Priority.Score,
+            policy = item.Priority.PolicyVersion,
+            now = T(now),
+        }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var state = await connection.ExecuteScalarAsync<string>(new CommandDefinition("SELECT state FROM studies WHERE study_instance_uid = @uid", new { uid = claim.StudyInstanceUid }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return Enum.Parse<StudyState>(state!);
+    }
+
+    public async Task<IReadOnlyList<TriageResultRecord>> TriageResultsAsync(string studyInstanceUid, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<ResultRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, study_instance_uid AS StudyInstanceUid, generation AS Generation, node AS Node, status AS Status,
+                   priority_class AS PriorityClass, priority_score AS PriorityScore, policy_version AS PolicyVersion, triaged_at AS TriagedAt
+            FROM triage_results WHERE study_instance_uid = @uid ORDER BY id
+            """,
+            new { uid = studyInstanceUid },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new TriageResultRecord(r.Id, r.StudyInstanceUid, r.Generation, r.Node, Enum.Parse<TriageStatus>(r.Status),
+            Enum.Parse<PriorityClass>(r.PriorityClass), r.PriorityScore, r.PolicyVersion, DbTime.FromDb(r.TriagedAt))).ToList();
     }
 
     public async Task<IReadOnlyList<string>> StudiesByAccessionAsync(string accessionNumber, CancellationToken cancellationToken)
@@ -203,6 +271,20 @@ public sealed class StudyStore : IStudyStore
         public long Generation { get; set; }
         public object FirstReceivedAt { get; set; } = "";
         public object LastReceivedAt { get; set; } = "";
+        public string? Token { get; set; }
+    }
+
+    private sealed class ResultRow
+    {
+        public long Id { get; set; }
+        public string StudyInstanceUid { get; set; } = "";
+        public long Generation { get; set; }
+        public string Node { get; set; } = "";
+        public string Status { get; set; } = "";
+        public string PriorityClass { get; set; } = "";
+        public double PriorityScore { get; set; }
+        public string PolicyVersion { get; set; } = "";
+        public object TriagedAt { get; set; } = "";
     }
 
     private sealed class InstanceRow

@@ -12,6 +12,12 @@ public interface IWorklistChangeSink
     ValueTask OnChangedAsync(WorklistItem before, WorklistItem after, CancellationToken cancellationToken);
 }
 
+/// <summary>Hands a claimed study to the job system (the triage stage runs as a job carrying the UID and claim token).</summary>
+public interface ITriageDispatch
+{
+    void Dispatch(StudyClaim claim);
+}
+
 /// <summary>
 /// Claims triage-ready studies from the database (quiet period over, or a series complete), triages them and stores
 /// their worklist item. The database is the source of truth: a claim that a dead node held is taken again after
@@ -30,11 +36,18 @@ public sealed partial class StudyTriageWorker : BackgroundService
     private readonly ILogger<StudyTriageWorker> _logger;
     private readonly string _node;
     private readonly string _nodePrefix;
+    private readonly ITriageDispatch? _dispatch;
+    private readonly bool _enabled;
     private long _triaged;
 
+    /// <param name="dispatch">When given (the job pipeline is registered), claimed studies are handed to triage jobs instead of triaged here.</param>
+    /// <param name="node">This node's identity and role; an ingest-only node claims nothing.</param>
     public StudyTriageWorker(IStudyStore studies, IOrderStore orders, IWorklistRepository worklist, TriageService triage,
-        TriagePipelineOptions options, IEnumerable<IWorklistChangeSink> sinks, ILogger<StudyTriageWorker> logger, TimeProvider? time = null)
+        TriagePipelineOptions options, IEnumerable<IWorklistChangeSink> sinks, ILogger<StudyTriageWorker> logger, TimeProvider? time = null,
+        ITriageDispatch? dispatch = null, Jobs.PipelineNode? node = null, Jobs.NodeOptions? nodeOptions = null)
     {
+        _dispatch = dispatch;
+        _enabled = options.TriageEnabled && (nodeOptions?.RunsJobs ?? true);
         _studies = studies;
         _orders = orders;
         _worklist = worklist;
@@ -43,8 +56,9 @@ public sealed partial class StudyTriageWorker : BackgroundService
         _sinks = sinks;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _nodePrefix = (options.NodeName ?? Environment.MachineName) + ":";
-        _node = _nodePrefix + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var identity = node ?? Jobs.PipelineNode.For(options.NodeName);
+        _nodePrefix = identity.Prefix;
+        _node = identity.Id;
     }
 
     /// <summary>Studies this worker has triaged since it started.</summary>
@@ -52,7 +66,7 @@ public sealed partial class StudyTriageWorker : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_options.TriageEnabled)
+        if (!_enabled)
         {
             return;
         }
@@ -100,6 +114,12 @@ public sealed partial class StudyTriageWorker : BackgroundService
         var claims = await _studies.ClaimReadyAsync(now, now - _options.QuietPeriod, now - _options.StaleClaimAfter, _node, _options.MaxClaim, cancellationToken).ConfigureAwait(false);
         foreach (var claim in claims)
         {
+            if (_dispatch is not null)
+            {
+                _dispatch.Dispatch(claim); // a lost hand-off leaves the claim, taken again when stale or when this node restarts
+                continue;
+            }
+
             try
             {
                 await TriageOneAsync(claim, cancellationToken).ConfigureAwait(false);
@@ -131,9 +151,14 @@ public sealed partial class StudyTriageWorker : BackgroundService
             await sink.OnChangedAsync(before ?? item, item, cancellationToken).ConfigureAwait(false);
         }
 
-        var state = await _studies.CompleteAsync(claim, cancellationToken).ConfigureAwait(false);
+        var state = await _studies.CompleteWithResultAsync(claim, _node, item, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (state is null)
+        {
+            return; // the claim was released and taken again meanwhile: that claim's triage records the result
+        }
+
         Interlocked.Increment(ref _triaged);
-        LogTriaged(_logger, claim.StudyInstanceUid, item.Priority.PriorityClass.ToString(), item.Status.ToString(), (now - claim.LastReceivedAt).TotalMilliseconds, state.ToString());
+        LogTriaged(_logger, claim.StudyInstanceUid, item.Priority.PriorityClass.ToString(), item.Status.ToString(), (now - claim.LastReceivedAt).TotalMilliseconds, state.Value.ToString());
     }
 
     [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Study {StudyInstanceUid} triaged: {PriorityClass}, {Status}, {MillisecondsSinceLastInstance:F0} ms after its last instance; now {State}")]

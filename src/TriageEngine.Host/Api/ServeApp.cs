@@ -23,6 +23,7 @@ public static partial class ServeApp
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configuration);
+        options = PipelineServices.ApplyNodeRole(options, configuration);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Configuration.AddConfiguration(configuration);
         builder.Logging.ClearProviders();
@@ -88,6 +89,7 @@ public static partial class ServeApp
         builder.Services.AddDicomWeb();
         builder.Services.AddSingleton<StudyTriageWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StudyTriageWorker>());
+        builder.Services.AddTriagePipeline(options, configuration);
         var dicomCertificate = options.Dicom.Tls.Load();
         if (options.Dicom.Enabled)
         {

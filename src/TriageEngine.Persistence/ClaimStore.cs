@@ -318,6 +318,18 @@ public sealed class ClaimStore
         return rows.ToDictionary(r => r.State + "/" + r.PriorityClass, r => r.N, StringComparer.Ordinal);
     }
 
+    /// <summary>Rows per state of the pipeline tables: ("studies", Receiving|Triaging|Triaged) and ("outbox", Pending|Delivered|DeadLetter).</summary>
+    public async Task<IReadOnlyList<(string Table, string State, long Count)>> PipelineCountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Table, string State, long Count)>(new CommandDefinition("""
+            SELECT 'studies' AS TableName, state AS State, COUNT(*) AS N FROM studies GROUP BY state
+            UNION ALL
+            SELECT 'outbox', state, COUNT(*) FROM hl7_outbox GROUP BY state
+            """, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
     private sealed class ClaimRow
     {
         public string StudyInstanceUid { get; set; } = "";

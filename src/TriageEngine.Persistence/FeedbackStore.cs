@@ -60,8 +60,26 @@ public sealed class FeedbackStore
                    SUM(CASE WHEN {Is("present")} THEN 1 ELSE 0 END) AS Present, SUM(CASE WHEN {Is("present")} THEN 0 ELSE 1 END) AS Absent
             FROM ai_feedback GROUP BY model, finding ORDER BY model, finding
             """;
-        var rows = await connection.QueryAsync<FeedbackSummary>(new CommandDefinition(sql, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.ToList();
+        var rows = await connection.QueryAsync<SummaryRow>(new CommandDefinition(sql, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new FeedbackSummary(r.Model, r.Finding, N(r.Agree), N(r.Disagree), N(r.Present), N(r.Absent))).ToList();
+    }
+
+    // SQLite types an aggregate by its value (integer, or a blob when it cannot tell); PostgreSQL returns bigint
+    private static long N(object? value) => value switch
+    {
+        null or DBNull => 0,
+        byte[] b => long.Parse(System.Text.Encoding.ASCII.GetString(b), CultureInfo.InvariantCulture),
+        _ => Convert.ToInt64(value, CultureInfo.InvariantCulture),
+    };
+
+    private sealed class SummaryRow
+    {
+        public string Model { get; set; } = "";
+        public string Finding { get; set; } = "";
+        public object? Agree { get; set; }
+        public object? Disagree { get; set; }
+        public object? Present { get; set; }
+        public object? Absent { get; set; }
     }
 
     private sealed class Row

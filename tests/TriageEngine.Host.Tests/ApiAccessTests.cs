@@ -34,7 +34,8 @@ public sealed class ApiServer : IAsyncDisposable
 
     public static string Key(string role) => $"key-for-{role}-0123456789";
 
-    public static async Task<ApiServer> StartAsync(Dictionary<string, string?>? extra = null, string? modelsPath = null)
+    public static async Task<ApiServer> StartAsync(Dictionary<string, string?>? extra = null, string? modelsPath = null, Func<TriageOptions, TriageOptions>? configure = null,
+        Action<WebApplication>? beforeStart = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -67,7 +68,9 @@ public sealed class ApiServer : IAsyncDisposable
             Hl7 = new Hl7ListenerOptions { Port = 0 },
             AdminKey = "the-admin-key-0123456789",
         };
+        options = configure?.Invoke(options) ?? options;
         var app = await ServeApp.BuildAsync(options, HostConfiguration.Build(config), CancellationToken.None);
+        beforeStart?.Invoke(app);
         await app.StartAsync();
         return new ApiServer(app, dataPath);
     }
@@ -129,6 +132,62 @@ public sealed class ApiServer : IAsyncDisposable
         }
 
         return await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    /// <summary>The real demonstration models on CPU, a short quiet period, phantoms pushed over DICOM.</summary>
+    public static Task<ApiServer> StartPipelineAsync(Dictionary<string, string?>? extra = null, Action<WebApplication>? beforeStart = null) =>
+        StartAsync(extra, RepoPaths.Models, o => o with
+        {
+            Inference = new Inference.InferenceOptions { Provider = Inference.ExecutionProviderPreference.Cpu },
+            Pipeline = new TriageEngine.Application.Ingest.TriagePipelineOptions { QuietPeriod = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromMilliseconds(100) },
+        }, beforeStart);
+
+    public int DicomPort => ServeApp.BoundListenerPorts(App).Dicom;
+
+    public int Hl7Port => ServeApp.BoundListenerPorts(App).Hl7;
+
+    /// <summary>Generates phantom studies; returns the folder, each study's files, and its label (finding, present).</summary>
+    public static async Task<(string Folder, Dictionary<string, string[]> Files, Dictionary<string, (string Finding, bool Present)> Labels)> PhantomsAsync(int studies, int seed)
+    {
+        var folder = TestStudies.NewFolder("phantoms");
+        var r = await CliRunner.InProcessAsync("phantoms", "generate", "--out", folder, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--studies", studies.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0, r.ExitCode);
+        var labels = File.ReadAllLines(Path.Combine(folder, "labels.csv")).Skip(1).Select(l => l.Split(','))
+            .ToDictionary(p => p[0], p => (p[1], p[2] == "1"), StringComparer.Ordinal);
+        var files = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var dir in Directory.EnumerateDirectories(folder))
+        {
+            var all = Directory.EnumerateFiles(dir, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+            var bytes = File.ReadAllBytes(all[0]);
+            var uid = labels.Keys.Single(u => bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(u + "\0")) >= 0 || bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(u)) >= 0);
+            files[uid] = all;
+        }
+
+        return (folder, files, labels);
+    }
+
+    public async Task PushAsync(IEnumerable<string> files)
+    {
+        var results = await new TriageEngine.Dicom.Network.StorageScu().SendAsync("127.0.0.1", DicomPort, "TESTSCU", "TRIAGE", files.ToArray());
+        Assert.All(results, r => Assert.True(r.Succeeded, $"{r.File}: {r.Status} {r.Error}"));
+    }
+
+    public async Task<List<JsonElement>> WaitForWorklistAsync(int count, string key, Func<List<JsonElement>, bool>? until = null)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            using var r = await SendAsync(HttpMethod.Get, "/api/v1/worklist", key);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            var items = doc.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
+            if (items.Count >= count && (until is null || until(items)))
+            {
+                return items;
+            }
+
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(120), $"worklist has {items.Count} of {count} studies after 120 s");
+            await Task.Delay(200);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -4,7 +4,11 @@ using System.Text.RegularExpressions;
 
 namespace TriageEngine.Host.Tests;
 
+[CollectionDefinition(nameof(MetricsTests), DisableParallelization = true)]
+public sealed class MetricsCollection;
+
 /// <summary>/metrics after phantoms were triaged: pipeline counters, stage histograms, inference meter, gauges; health probes.</summary>
+[Collection(nameof(MetricsTests))] // the gauges are process-wide: no other server runs meanwhile
 public sealed class MetricsTests
 {
     private static double Value(string metrics, string series)

@@ -183,6 +183,36 @@ internal sealed class TriageMetricsSink(MeteredStudyStore studies, TimeProvider 
 /// <summary>Reads the queue depths and connection counts into gauges before each scrape.</summary>
 internal sealed class MetricsCollector(ClaimStore claims, IServiceProvider services, WorklistChangeFeed feed, TimeProvider time)
 {
+    // the registry is process-wide: one callback reads the server started last (one per process outside tests)
+    private static MetricsCollector? s_current;
+    private static int s_registered;
+
+    public static void Install(MetricsCollector collector)
+    {
+        Volatile.Write(ref s_current, collector);
+        if (Interlocked.Exchange(ref s_registered, 1) == 0)
+        {
+            Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
+            {
+                if (Volatile.Read(ref s_current) is not { } current)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await current.CollectAsync(ct).ConfigureAwait(false);
+                }
+                catch (System.Data.Common.DbException)
+                {
+                    // the gauges keep their last values; /health/ready reports the database
+                }
+            });
+        }
+    }
+
+    public static void Uninstall(MetricsCollector collector) => Interlocked.CompareExchange(ref s_current, null, collector);
+
     public async Task CollectAsync(CancellationToken cancellationToken)
     {
         var counts = await claims.CountsAsync(time.GetUtcNow(), cancellationToken).ConfigureAwait(false);

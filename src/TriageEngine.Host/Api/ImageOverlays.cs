@@ -4,9 +4,10 @@ using TriageEngine.Imaging;
 namespace TriageEngine.Host.Api;
 
 /// <summary>
-/// Rendered frames for the reading UI. The heat map is an intensity-evidence map: where the frame is brighter than
-/// its own median, scaled to its 99.5th percentile. The demonstration models score exactly this kind of focal
-/// hyperdensity, but it is not an attribution map computed from a model (the models emit scores only).
+/// Rendered frames for the reading UI. The heat map is an intensity-evidence map: within the displayed window (the
+/// preset, else the header's), how far a pixel lies above the window centre, zero beyond the window's top (bone,
+/// contrast, metal). The demonstration models score this kind of focal hyperdensity, but the map is computed from
+/// the image, not attributed from a model: the models emit scores only.
 /// </summary>
 internal static class ImageOverlays
 {
@@ -20,17 +21,28 @@ internal static class ImageOverlays
 
         var image = ModalityImage.Decode(file, frame);
         var grey = image.Grey;
-        var sorted = (float[])grey.Clone();
-        Array.Sort(sorted);
-        var median = sorted[sorted.Length / 2];
-        var high = sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.995))];
-        var span = Math.Max(1e-6f, high - median);
+        double low, high;
+        if ((window ?? image.HeaderWindow) is { } w)
+        {
+            low = w.Center;
+            high = w.Center + (w.Width / 2);
+        }
+        else
+        {
+            var sorted = (float[])grey.Clone();
+            Array.Sort(sorted);
+            low = sorted[(int)(sorted.Length * 0.90)];
+            high = sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.995))];
+        }
+
+        var span = Math.Max(1e-6, high - low);
         var values = new float[grey.Length];
         for (var i = 0; i < grey.Length; i++)
         {
-            values[i] = Math.Clamp((grey[i] - median) / span, 0f, 1f);
+            var v = grey[i];
+            values[i] = v > high + span ? 0f : (float)Math.Clamp((v - low) / span, 0, 1);
         }
 
-        return ImageRenderer.RenderPng(file, frame, window, new HeatMapOverlay(values, image.Width, image.Height, Opacity: 0.45, Floor: 0.2f));
+        return ImageRenderer.RenderPng(file, frame, window, new HeatMapOverlay(values, image.Width, image.Height, Opacity: 0.5, Floor: 0.35f));
     }
 }

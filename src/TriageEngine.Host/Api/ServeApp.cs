@@ -149,17 +149,8 @@ public static partial class ServeApp
         app.UseAuthorization();
         app.UseHttpMetrics();
         var collector = app.Services.GetRequiredService<MetricsCollector>();
-        Prometheus.Metrics.DefaultRegistry.AddBeforeCollectCallback(async ct =>
-        {
-            try
-            {
-                await collector.CollectAsync(ct).ConfigureAwait(false);
-            }
-            catch (System.Data.Common.DbException)
-            {
-                // the gauges keep their last values; /health/ready reports the database
-            }
-        });
+        MetricsCollector.Install(collector);
+        app.Lifetime.ApplicationStopped.Register(() => MetricsCollector.Uninstall(collector));
         app.MapMetrics("/metrics");
 
         var web = Path.Combine(AppContext.BaseDirectory, "wwwroot");

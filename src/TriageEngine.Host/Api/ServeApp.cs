@@ -135,7 +135,7 @@ public static partial class ServeApp
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.Serve");
-        if (string.IsNullOrEmpty(options.AdminKey))
+        if (ApiSecurity.IsOpen(options, auth))
         {
             LogApiOpen(logger);
         }
@@ -186,6 +186,6 @@ public static partial class ServeApp
         return feature?.Addresses.ToList() ?? [];
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No administrator key configured (TRIAGE_ADMIN_KEY): the API is open to anyone who can reach the port")]
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No API key or token signing key configured (TRIAGE_ADMIN_KEY, Triage:Auth): the API is open to anyone who can reach the port")]
     private static partial void LogApiOpen(ILogger logger);
 }

@@ -72,7 +72,12 @@ function onChange(change) {
   state.reloadTimer = setTimeout(() => {
     const view = location.hash.split('/')[0];
     if (view === '' || view === '#worklist') renderWorklist();
-    if (view === '#study' && decodeURIComponent(location.hash.split('/')[1]) === change.studyInstanceUid) renderStudy(change.studyInstanceUid);
+    if (view === '#study' && decodeURIComponent(location.hash.split('/')[1]) === change.studyInstanceUid && change.actor !== state.me?.name) {
+      // someone else changed this study: re-render, unless an override is being typed (then say so instead)
+      const typing = document.getElementById('ov-reason')?.value;
+      if (typing) document.getElementById('ov-msg').textContent = 'This study changed meanwhile; its view refreshes after your override.';
+      else renderStudy(change.studyInstanceUid);
+    }
     if (view === '#ops') renderOps();
   }, 150);
 }

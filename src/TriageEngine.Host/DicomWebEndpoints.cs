@@ -20,8 +20,10 @@ public static class DicomWebEndpoints
     public static IEndpointRouteBuilder MapDicomWeb(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/dicomweb/studies", (HttpContext context, StowService stow, CancellationToken ct) => StoreAsync(context, stow, null, ct)).DisableAntiforgery();
-        app.MapPost("/dicomweb/studies/{study}", (HttpContext context, StowService stow, string study, CancellationToken ct) => StoreAsync(context, stow, study, ct)).DisableAntiforgery();
+        app.MapPost("/dicomweb/studies", (HttpContext context, StowService stow, CancellationToken ct) => StoreAsync(context, stow, null, ct))
+            .DisableAntiforgery().RequireAuthorization(Api.Policies.StoreInstances);
+        app.MapPost("/dicomweb/studies/{study}", (HttpContext context, StowService stow, string study, CancellationToken ct) => StoreAsync(context, stow, study, ct))
+            .DisableAntiforgery().RequireAuthorization(Api.Policies.StoreInstances);
         return app;
     }
 

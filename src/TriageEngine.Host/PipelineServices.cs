@@ -47,7 +47,7 @@ public static class PipelineServices
         services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>()));
         services.AddSingleton<ITriageDispatch, HangfireTriageDispatch>();
 
-        services.AddSingleton<IReadingWorklist>(sp => (WorklistRepository)sp.GetRequiredService<IWorklistRepository>());
+        services.AddSingleton<IReadingWorklist>(sp => sp.GetService<WorklistRepository>() ?? (WorklistRepository)sp.GetRequiredService<IWorklistRepository>());
         services.AddSingleton<ICriticalAlertStore, CriticalAlertStore>();
         services.AddSingleton<HttpClient>(_ => new HttpClient { Timeout = TimeSpan.FromSeconds(10) });
         foreach (var webhook in notifications.Webhooks)

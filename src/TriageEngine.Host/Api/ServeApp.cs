@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 using TriageEngine.Application.Ingest;
 using TriageEngine.Application.Orders;
 using TriageEngine.Application.Outbound;
@@ -39,7 +40,22 @@ public static partial class ServeApp
             k.Limits.MaxRequestBodySize = 1 << 20;
             var address = IPAddress.TryParse(options.Http.Address, out var ip) ? ip : IPAddress.Loopback;
             k.Listen(address, options.Http.Port);
+            var certificate = configuration["Triage:Http:Https:CertificatePath"];
+            if (!string.IsNullOrWhiteSpace(certificate))
+            {
+                var httpsPort = int.TryParse(configuration["Triage:Http:Https:Port"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var hp) ? hp : 8443;
+                var password = configuration["Triage:Http:Https:CertificatePassword"];
+                k.Listen(address, httpsPort, l => l.UseHttps(certificate, password));
+            }
         });
+        var auth = ApiSecurity.Bind(configuration);
+        ApiSecurity.Add(builder.Services, options, auth);
+        builder.Services.AddSingleton(auth);
+        builder.Services.AddOpenApi();
+        if (auth.CorsOrigins.Count > 0)
+        {
+            builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. auth.CorsOrigins]).WithHeaders("X-Api-Key", "Authorization", "Content-Type").WithMethods("GET", "POST")));
+        }
 
         var dataPath = Path.GetFullPath(options.DataPath);
         Directory.CreateDirectory(dataPath);
@@ -56,8 +72,14 @@ public static partial class ServeApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IWorklistRepository, WorklistRepository>();
-        builder.Services.AddSingleton<IStudyStore, StudyStore>();
+        builder.Services.AddSingleton<ClaimStore>();
+        builder.Services.AddSingleton<FeedbackStore>();
+        builder.Services.AddSingleton<WorklistRepository>();
+        builder.Services.AddSingleton<OverrideAwareWorklistRepository>();
+        builder.Services.AddSingleton<IWorklistRepository>(sp => sp.GetRequiredService<OverrideAwareWorklistRepository>());
+        builder.Services.AddSingleton<StudyStore>();
+        builder.Services.AddSingleton(sp => new MeteredStudyStore(sp.GetRequiredService<StudyStore>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IStudyStore>(sp => sp.GetRequiredService<MeteredStudyStore>());
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<IOrderStore>(sp => sp.GetRequiredService<OrderStore>());
         builder.Services.AddSingleton<IInboundMessageStore>(sp => sp.GetRequiredService<OrderStore>());
@@ -77,13 +99,18 @@ public static partial class ServeApp
         builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);
-        builder.Services.AddSingleton<IOutboxStore, OutboxStore>();
+        builder.Services.AddSingleton<OutboxStore>();
+        builder.Services.AddSingleton<IOutboxStore>(sp => new MeteredOutboxStore(sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<TriageEngine.Domain.Audit.IAuditLog>(_ => new AuditLogRepository(database));
         builder.Services.AddSingleton<IWorklistChangeSink, TriageEngine.Application.Audit.AuditSink>();
         builder.Services.AddSingleton(sp => new Hl7Outbox(sp.GetRequiredService<Hl7OutboundOptions>(), sp.GetRequiredService<IOutboxStore>(),
             sp.GetRequiredService<IOrderStore>(), sp.GetRequiredService<ILogger<Hl7Outbox>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>()));
         builder.Services.AddSingleton<IWorklistChangeSink>(sp => sp.GetRequiredService<Hl7Outbox>());
+        builder.Services.AddSingleton<WorklistChangeFeed>();
+        builder.Services.AddSingleton<IWorklistChangeSink>(sp => sp.GetRequiredService<WorklistChangeFeed>());
+        builder.Services.AddSingleton<IWorklistChangeSink, TriageMetricsSink>();
+        builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Hl7OutboxSender>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Hl7OutboxSender>());
         builder.Services.AddDicomWeb();
@@ -122,94 +149,37 @@ public static partial class ServeApp
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.Serve");
-        if (string.IsNullOrEmpty(options.AdminKey))
+        if (ApiSecurity.IsOpen(options, auth))
         {
             LogApiOpen(logger);
         }
 
-        app.Use(async (context, next) =>
+        if (auth.CorsOrigins.Count > 0)
         {
-            if ((context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || context.Request.Path.StartsWithSegments("/dicomweb", StringComparison.Ordinal))
-                && !string.IsNullOrEmpty(options.AdminKey))
-            {
-                var key = context.Request.Headers["X-Api-Key"].ToString();
-                if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                        System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(options.AdminKey)))
-                {
-                    await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "An API key is required (X-Api-Key).").ExecuteAsync(context).ConfigureAwait(false);
-                    return;
-                }
-            }
+            app.UseCors();
+        }
 
-            await next(context).ConfigureAwait(false);
-        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseHttpMetrics();
+        var collector = app.Services.GetRequiredService<MetricsCollector>();
+        MetricsCollector.Install(collector);
+        app.Lifetime.ApplicationStopped.Register(() => MetricsCollector.Uninstall(collector));
+        app.MapMetrics("/metrics");
 
-        app.MapGet("/health", async (TriageDatabase db, IReadOnlyList<ModelDefinition> models, CancellationToken ct) =>
+        var web = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (Directory.Exists(web))
         {
-            try
-            {
-                await using var c = await db.OpenConnectionAsync(ct).ConfigureAwait(false);
-            }
-            catch (System.Data.Common.DbException ex)
-            {
-                return Results.Json(new { status = "unhealthy", database = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
+            var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(web);
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
 
-            return Results.Json(new { status = "healthy", database = "ok", modelsReady = models.Count(m => m.IsReady), modelsInvalid = models.Count(m => !m.IsReady) });
-        });
-
+        app.MapOpenApi();
+        Scalar.AspNetCore.ScalarEndpointRouteBuilderExtensions.MapScalarApiReference(app);
+        HealthEndpoints.Map(app, dataPath);
         app.MapDicomWeb();
-        var api = app.MapGroup("/api/v1");
-        api.MapGet("/worklist", async (IWorklistRepository repository, int? limit, CancellationToken ct) =>
-        {
-            var n = limit ?? 100;
-            if (n is < 1 or > 1000)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "limit must be between 1 and 1000");
-            }
-
-            var items = await repository.ListAsync(n, ct).ConfigureAwait(false);
-            return Results.Json(WorklistJson.ToDto(items), WorklistJson.Options);
-        });
-        api.MapGet("/hl7/outbox", async (IOutboxStore outbox, string? state, int? limit, CancellationToken ct) =>
-        {
-            OutboxState? filter = null;
-            if (state is not null)
-            {
-                if (!Enum.TryParse<OutboxState>(state, ignoreCase: true, out var parsed))
-                {
-                    return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "state must be pending, delivered or deadletter");
-                }
-
-                filter = parsed;
-            }
-
-            var rows = await outbox.ListAsync(filter, Math.Clamp(limit ?? 100, 1, 1000), ct).ConfigureAwait(false);
-            return Results.Json(rows.Select(m => new
-            {
-                id = m.Id,
-                destination = m.Destination,
-                controlId = m.ControlId,
-                messageType = m.MessageType,
-                accessionNumber = m.AccessionNumber,
-                studyInstanceUid = m.StudyInstanceUid,
-                priorityCode = m.PriorityCode,
-                state = m.State.ToString(),
-                attempts = m.Attempts,
-                createdAt = m.CreatedAt,
-                nextAttemptAt = m.NextAttemptAt,
-                lastError = m.LastError,
-                ackCode = m.AckCode,
-            }), WorklistJson.Options);
-        });
-        api.MapGet("/models", (IReadOnlyList<ModelDefinition> models) => Results.Json(models.Select(m => new
-        {
-            id = m.Id,
-            version = m.Manifest?.Version,
-            finding = m.Manifest?.Finding.Name,
-            ready = m.IsReady,
-            error = m.Error,
-        }), WorklistJson.Options));
+        ApiEndpoints.Map(app.MapGroup("/api/v1"));
         return app;
     }
 
@@ -231,6 +201,6 @@ public static partial class ServeApp
         return feature?.Addresses.ToList() ?? [];
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No administrator key configured (TRIAGE_ADMIN_KEY): the API is open to anyone who can reach the port")]
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "No API key or token signing key configured (TRIAGE_ADMIN_KEY, Triage:Auth): the API is open to anyone who can reach the port")]
     private static partial void LogApiOpen(ILogger logger);
 }

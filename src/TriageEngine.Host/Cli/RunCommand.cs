@@ -72,7 +72,8 @@ public static class RunCommand
                 repository = new WorklistRepository(db);
             }
 
-            var result = await new BatchTriage(triage, repository).RunAsync(inputs, null, ct).ConfigureAwait(false);
+            var result = await CliProgress.RunAsync(context, !parse.GetValue(quiet), "triaged", 0, // off a terminal: the summary line only, as before
+                p => new BatchTriage(triage, repository).RunAsync(inputs, p, ct)).ConfigureAwait(false);
             foreach (var error in result.Errors)
             {
                 context.Error.WriteLine($"triage: {error.Path}: {error.Reason}");

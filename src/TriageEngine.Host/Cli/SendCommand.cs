@@ -47,17 +47,12 @@ public static class SendCommand
 
             var showProgress = !parse.GetValue(quiet);
             var stopwatch = Stopwatch.StartNew();
-            var progress = new Progress<StoreProgress>(p =>
-            {
-                if (showProgress && (p.Completed == p.Total || p.Completed % 25 == 0))
-                {
-                    context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"triage: sent {p.Completed}/{p.Total}"));
-                }
-            });
             IReadOnlyList<StoreResult> results;
             try
             {
-                results = await new StorageScu().SendAsync(host, port, parse.GetValue(calling)!, parse.GetValue(called)!, files, progress, ct).ConfigureAwait(false);
+                results = await CliProgress.RunAsync(context, showProgress, "sent", 25, p =>
+                    new StorageScu().SendAsync(host, port, parse.GetValue(calling)!, parse.GetValue(called)!, files,
+                        new Progress<StoreProgress>(s => p.Report((s.Completed, s.Total))), ct)).ConfigureAwait(false);
             }
             catch (System.Net.Sockets.SocketException ex)
             {

@@ -1,0 +1,112 @@
+using System.Net;
+using Microsoft.Playwright;
+using TriageEngine.Testing;
+
+namespace TriageEngine.Host.Tests;
+
+/// <summary>Runs only where Debian's chromium is installed (apt-get install chromium); browsers are never downloaded.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Path = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Path))
+        {
+            Skip = $"{Path} is absent: install Debian's chromium (apt-get install -y chromium) to run the browser tests";
+        }
+    }
+}
+
+/// <summary>The web UI in headless chromium against the server on loopback, with screenshots under artifacts/ui-screenshots.</summary>
+public sealed class UiTests
+{
+    private static readonly string s_shots = Path.Combine(RepoPaths.Root, "artifacts", "ui-screenshots");
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = ChromiumFactAttribute.Path,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+
+    private static async Task SignInAsync(IPage page, Uri baseAddress, string key)
+    {
+        await page.GotoAsync(baseAddress.ToString());
+        await page.FillAsync("#apikey", key);
+        await page.ClickAsync("#signin button[type=submit]");
+        await page.WaitForSelectorAsync("[data-testid=worklist]");
+    }
+
+    private static Task<string[]> RowUidsAsync(IPage page) =>
+        page.EvalOnSelectorAllAsync<string[]>("[data-testid=row]", "rows => rows.map(r => r.dataset.uid)");
+
+    [ChromiumFact]
+    public async Task Ui_SignIn_LiveCriticalRises_OpenOverlayClaimOverride()
+    {
+        Directory.CreateDirectory(s_shots);
+        await using var s = await ApiServer.StartPipelineAsync();
+        var (_, files, labels) = await ApiServer.PhantomsAsync(6, 6061);
+        var critical = labels.First(l => l.Value.Present && l.Value.Finding == "ich").Key;
+        await s.PushAsync(files.Where(f => f.Key != critical).SelectMany(f => f.Value));
+        var first = await s.WaitForWorklistAsync(5, ApiServer.Key("lead"));
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+
+        // a wrong key is refused on the sign-in form
+        await page.GotoAsync(s.BaseAddress.ToString());
+        await page.FillAsync("#apikey", "not-a-key");
+        await page.ClickAsync("#signin button[type=submit]");
+        await Assertions.Expect(page.Locator("#signin-error")).ToContainTextAsync("Unknown API key");
+
+        await SignInAsync(page, s.BaseAddress, ApiServer.Key("lead"));
+        await Assertions.Expect(page.Locator("[data-testid=live][data-state=on]")).ToHaveCountAsync(1);
+        Assert.Equal(first.Select(i => i.GetProperty("studyInstanceUid").GetString()), await RowUidsAsync(page));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "01-worklist.png"), FullPage = true });
+
+        // a critical study arrives over DICOM: the page, not reloaded, shows it on top through the change feed
+        await page.EvaluateAsync("window.__notReloaded = true");
+        await s.PushAsync(files[critical]);
+        await Assertions.Expect(page.Locator("[data-testid=row]").First).ToHaveAttributeAsync("data-uid", critical, new() { Timeout = 90_000 });
+        Assert.True(await page.EvaluateAsync<bool>("window.__notReloaded === true"), "the worklist was reloaded instead of updated live");
+        await Assertions.Expect(page.Locator("[data-testid=row]").First.Locator(".badge")).ToHaveTextAsync("CRITICAL");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "02-critical-live.png"), FullPage = true });
+
+        // open it: the key image with the heat map loads
+        await page.Locator("[data-testid=row]").First.Locator("[data-testid=open]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=key-image][data-loaded=true]")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+        Assert.True(await page.EvaluateAsync<int>("document.getElementById('key-image').naturalWidth") > 0);
+        await page.SelectOptionAsync("#window", "brain");
+        await Assertions.Expect(page.Locator("[data-testid=key-image][data-loaded=true]")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "03-study-overlay.png"), FullPage = true });
+
+        // claim it
+        await page.ClickAsync("#claim");
+        await Assertions.Expect(page.Locator("[data-testid=reading]")).ToContainTextAsync("claimed by dr.lead");
+
+        // override the priority with a reason
+        await page.SelectOptionAsync("#ov-class", "urgent");
+        await page.FillAsync("#ov-reason", "known chronic bleed, unchanged from prior");
+        await page.ClickAsync("#override button[type=submit]");
+        await Assertions.Expect(page.Locator("[data-testid=study-class]")).ToHaveTextAsync("URGENT");
+        await Assertions.Expect(page.Locator("[data-testid=history]")).ToContainTextAsync("known chronic bleed, unchanged from prior");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "04-override.png"), FullPage = true });
+
+        using var detail = await s.SendAsync(HttpMethod.Get, $"/api/v1/studies/{critical}", ApiServer.Key("reader"));
+        var body = await detail.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, detail.StatusCode);
+        Assert.Contains("\"claimedBy\": \"dr.lead\"", body.Replace("\":\"", "\": \"", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        // operations and safety views, and the worklist on a phone-sized screen
+        await page.GotoAsync(s.BaseAddress + "#ops");
+        await Assertions.Expect(page.Locator("[data-testid=ops]")).ToContainTextAsync("ich-ct-demo");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "05-operations.png"), FullPage = true });
+        var phone = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true });
+        await SignInAsync(phone, s.BaseAddress, ApiServer.Key("reader"));
+        await Assertions.Expect(phone.Locator("[data-testid=row]")).ToHaveCountAsync(6);
+        Assert.True(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the worklist scrolls sideways on a phone");
+        await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "06-phone-worklist.png"), FullPage = true });
+    }
+}

@@ -99,6 +99,9 @@ public interface IOrderStore
 
     Task<ImagingOrder?> FindAsync(string accessionNumber, CancellationToken cancellationToken);
 
+    /// <summary>ADT^A40 merge: orders of the prior patient id are moved to the surviving one; returns their accession numbers.</summary>
+    Task<IReadOnlyList<string>> MergePatientAsync(string priorPatientId, string patientId, CancellationToken cancellationToken);
+
     /// <summary>Updates patient class and location on every open order of a patient (ADT); returns their accession numbers.</summary>
     Task<IReadOnlyList<string>> UpdatePatientAsync(string patientId, PatientClass? patientClass, string? location, CancellationToken cancellationToken);
 }

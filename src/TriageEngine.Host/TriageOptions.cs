@@ -123,4 +123,7 @@ public sealed record Hl7ListenerOptions
 
     /// <summary>Read segments with malformed ids (fields wrapped onto new lines) as python-hl7 does, instead of rejecting them.</summary>
     public bool LenientSegmentIds { get; init; } = true;
+
+    /// <summary>MLLP over TLS: the server certificate and key as PEM files; none means plain TCP.</summary>
+    public TlsOptions Tls { get; init; } = new();
 }

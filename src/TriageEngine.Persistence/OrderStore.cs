@@ -83,6 +83,16 @@ public sealed class OrderStore : IOrderStore, IInboundMessageStore
         return rows.ToList();
     }
 
+    public async Task<IReadOnlyList<string>> MergePatientAsync(string priorPatientId, string patientId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<string>(new CommandDefinition(
+            "UPDATE orders SET patient_id = @patientId, updated_at = @now WHERE patient_id = @priorPatientId RETURNING accession_number",
+            new { priorPatientId, patientId, now = DbTime.ToDb(_database.Dialect, DateTimeOffset.UtcNow) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
     public async Task<bool> SeenAsync(string sender, string controlId, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -51,6 +51,40 @@ public sealed class DicomTlsTests
         await app.StopAsync();
     }
 
+    [Fact]
+    public async Task Mllp_OverTls_Acknowledged_PlainClientNotServed()
+    {
+        var dir = TestStudies.NewFolder("mllp-tls");
+        var (cert, key) = SelfSigned(dir);
+        var options = new TriageOptions
+        {
+            DataPath = Path.Combine(dir, "data"),
+            ModelsPath = RepoPaths.Models,
+            Http = new HttpOptions { Port = 0 },
+            Dicom = new DicomListenerOptions { Enabled = false },
+            Hl7 = new Hl7ListenerOptions { Port = 0, Tls = new TlsOptions { CertificatePath = cert, KeyPath = key } },
+        };
+        await using var app = await ServeApp.BuildAsync(options, HostConfiguration.Build(), CancellationToken.None);
+        await app.StartAsync();
+        var port = ServeApp.BoundListenerPorts(app).Hl7;
+        var message = TriageEngine.Hl7.Hl7Parser.Parse("MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||ADT^A08|TLS-1|P|2.5\rEVN|A08\rPID|1||P1^^^HOSP\rPV1|1|I\r");
+
+        await using (var tls = new TriageEngine.Hl7.Mllp.MllpClient(new TriageEngine.Hl7.Mllp.MllpClientOptions
+        {
+            Port = port,
+            UseTls = true,
+            TlsTargetHost = "triage-test",
+            ValidateServerCertificate = (_, c, _, _) => c is not null && c.GetCertHashString() == X509Certificate2.CreateFromPemFile(cert, key).GetCertHashString(),
+        }))
+        {
+            Assert.Equal("AA", (await tls.SendAsync(message, CancellationToken.None))["MSA-1"]);
+        }
+
+        await using var plain = new TriageEngine.Hl7.Mllp.MllpClient(new TriageEngine.Hl7.Mllp.MllpClientOptions { Port = port, MaxAttempts = 1, AckTimeout = TimeSpan.FromSeconds(3) });
+        await Assert.ThrowsAnyAsync<Exception>(() => plain.SendAsync(message, CancellationToken.None));
+        await app.StopAsync();
+    }
+
     private static async Task<(int Code, string Output)> RunAsync(string[] args)
     {
         var psi = new ProcessStartInfo("storescu") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -156,6 +156,23 @@ public sealed class ServeAppTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Adt_A40MergeThenA08_OrderFollowsTheSurvivingPatient()
+    {
+        var port = ServeApp.BoundListenerPorts(_app!).Hl7;
+        await using var client = new TriageEngine.Hl7.Mllp.MllpClient(new TriageEngine.Hl7.Mllp.MllpClientOptions { Port = port });
+        async Task<string> Send(string text) => (await client.SendAsync(TriageEngine.Hl7.Hl7Parser.Parse(text), CancellationToken.None))["MSA-1"];
+
+        Assert.Equal("AA", await Send("MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128010000||ORM^O01|M-1|P|2.5\rPID|1||OLD1^^^HOSP\rPV1|1|O\rORC|NW|PM|ACCM||SC||^^^^^R\rOBR|1|PM|ACCM|XR^XR|||||||||||||||ACCM\r"));
+        Assert.Equal("AA", await Send("MSH|^~\\&|ADT|HOSP|TRIAGE|TELERAD|20261128010100||ADT^A40|M-2|P|2.5\rEVN|A40\rPID|1||NEW1^^^HOSP\rMRG|OLD1^^^HOSP\r"));
+        Assert.Equal("AA", await Send("MSH|^~\\&|ADT|HOSP|TRIAGE|TELERAD|20261128010200||ADT^A08|M-3|P|2.5\rEVN|A08\rPID|1||NEW1^^^HOSP\rPV1|1|E|ED^2\r"));
+        Assert.Equal("AE", await Send("MSH|^~\\&|ADT|HOSP|TRIAGE|TELERAD|20261128010300||ADT^A40|M-4|P|2.5\rEVN|A40\rPID|1||NEW1^^^HOSP\r"));
+
+        var order = await _app!.Services.GetRequiredService<IOrderStore>().FindAsync("ACCM", CancellationToken.None);
+        Assert.NotNull(order);
+        Assert.Equal(("HOSP:NEW1", PatientClass.Emergency, "ED"), (order.PatientId, order.PatientClass!.Value, order.Location));
+    }
+
+    [Fact]
     public async Task Models_Listed_WithStatus()
     {
         using var doc = JsonDocument.Parse(await _http!.GetStringAsync(new Uri("/api/v1/models", UriKind.Relative)));

@@ -85,6 +85,9 @@ internal static class StudyStoreContract
         Assert.Equal((OrderPriority.Stat, PatientClass.Outpatient, "H:PAT9", "CT HEAD", "changed"), (o.Priority!.Value, o.PatientClass!.Value, o.PatientId, o.ProcedureText, o.Status));
 
         Assert.Equal(["ACC9"], await orders.UpdatePatientAsync("H:PAT9", PatientClass.Emergency, "ED", CancellationToken.None));
+        Assert.Equal(["ACC9"], await orders.MergePatientAsync("H:PAT9", "H:PAT10", CancellationToken.None));
+        Assert.Empty(await orders.UpdatePatientAsync("H:PAT9", PatientClass.Inpatient, null, CancellationToken.None));
+        Assert.Equal(["ACC9"], await orders.UpdatePatientAsync("H:PAT10", PatientClass.Emergency, null, CancellationToken.None));
         Assert.Equal(PatientClass.Emergency, (await orders.FindAsync("ACC9", CancellationToken.None))!.PatientClass);
         Assert.Null(await orders.FindAsync("NOPE", CancellationToken.None));
 

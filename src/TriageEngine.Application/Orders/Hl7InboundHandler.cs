@@ -53,6 +53,9 @@ public sealed partial class Hl7InboundHandler
             case "ORM" or "OMI":
                 error = await ApplyOrderAsync(message, cancellationToken).ConfigureAwait(false);
                 break;
+            case "ADT" when message.TriggerEvent == "A40":
+                error = await ApplyMergeAsync(message, cancellationToken).ConfigureAwait(false);
+                break;
             case "ADT" when message.TriggerEvent is "A01" or "A04" or "A08" or "A02" or "A03" or "A06" or "A07":
                 error = await ApplyPatientAsync(message, cancellationToken).ConfigureAwait(false);
                 break;
@@ -119,6 +122,26 @@ public sealed partial class Hl7InboundHandler
         {
             await _reprioritizer.ReprioritizeAccessionAsync(accession, cancellationToken).ConfigureAwait(false);
         }
+        return null;
+    }
+
+    /// <summary>ADT^A40: PID-3 is the surviving identifier, MRG-1 the prior one being merged into it.</summary>
+    private async Task<Hl7AckError?> ApplyMergeAsync(Hl7Message m, CancellationToken cancellationToken)
+    {
+        var patientId = Hl7OrderFields.PatientId(m);
+        var priorId = m["MRG-1.1"].Trim();
+        if (patientId is null || priorId.Length == 0)
+        {
+            return new Hl7AckError(101, "ADT^A40 needs PID-3 (surviving id) and MRG-1 (prior id)", SegmentId: "MRG", Field: 1);
+        }
+
+        var authority = m["MRG-1.4"].Trim();
+        var prior = authority.Length > 0 ? authority + ":" + priorId : priorId;
+        foreach (var accession in await _orders.MergePatientAsync(prior, patientId, cancellationToken).ConfigureAwait(false))
+        {
+            await _reprioritizer.ReprioritizeAccessionAsync(accession, cancellationToken).ConfigureAwait(false);
+        }
+
         return null;
     }
 

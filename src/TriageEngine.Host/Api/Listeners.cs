@@ -21,6 +21,7 @@ public sealed class Hl7ListenerService : IHostedService, IAsyncDisposable
                 Port = options.Hl7.Port,
                 MaxConnections = options.Hl7.MaxConnections,
                 Parser = TriageEngine.Hl7.Hl7ParserOptions.Default with { AllowMalformedSegmentIds = options.Hl7.LenientSegmentIds },
+                ServerCertificate = options.Hl7.Tls.Load(),
             },
             handler.HandleAsync);
     }

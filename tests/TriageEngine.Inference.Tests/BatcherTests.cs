@@ -8,6 +8,9 @@ internal sealed class RecordingRunner(int itemLength = 2) : IBatchRunner
 {
     public List<float[]> Batches { get; } = [];
     public ManualResetEventSlim Gate { get; } = new(true);
+
+    /// <summary>Set when a batch has entered the runner (so a test can wait for it instead of sleeping).</summary>
+    public ManualResetEventSlim Entered { get; } = new(false);
     public Exception? Fail { get; set; }
 
     public string ModelId => "fake";
@@ -16,6 +19,7 @@ internal sealed class RecordingRunner(int itemLength = 2) : IBatchRunner
 
     public void RunBatch(float[] batch, int count, Span<float> scores)
     {
+        Entered.Set();
         Gate.Wait(TimeSpan.FromSeconds(10));
         if (Fail is { } ex)
         {
@@ -74,7 +78,7 @@ public class BatcherTests
         await using var b = new InferenceBatcher(runner, new BatcherOptions { MaxBatch = 2, MaxWait = TimeSpan.Zero });
         runner.Gate.Reset();
         var first = b.SubmitAsync(Item(100)); // occupies the runner
-        await Task.Delay(100);
+        Assert.True(runner.Entered.Wait(TimeSpan.FromSeconds(30)), "the first batch never reached the runner");
         var routine = Enumerable.Range(1, 4).Select(i => b.SubmitAsync(Item(i), InferencePriority.Routine)).ToList();
         var stat = b.SubmitAsync(Item(99), InferencePriority.Stat);
         await Task.Delay(100);

@@ -372,6 +372,13 @@ public sealed class ApiAccessTests : IAsyncLifetime
 
         using var missing = await s.SendAsync(HttpMethod.Post, "/api/v1/studies/9.9.9/claim", ApiServer.Key("reader"));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        // each successful claim, release and completion is in the audit trail with its actor, in order
+        var audit = (TriageEngine.Domain.Audit.IAuditLog)s.App.Services.GetService(typeof(TriageEngine.Domain.Audit.IAuditLog))!;
+        var entries = (await audit.ReadAsync(1, 10_000, CancellationToken.None)).Where(e => e.StudyInstanceUid == study && e.Kind is "claim" or "read").ToList();
+        Assert.Equal([("claim", "dr.reader"), ("claim", "dr.reader"), ("claim", "dr.lead"), ("read", "dr.lead")], entries.Select(e => (e.Kind, e.Actor)));
+        Assert.Contains("\"released\":true", entries[1].Payload, StringComparison.OrdinalIgnoreCase);
+        Assert.Null((await audit.VerifyAsync(null, CancellationToken.None)).FirstBreak);
     }
 
     [Fact]

@@ -225,45 +225,52 @@ public static class ApiEndpoints
     };
 
     private static async Task<Results<Ok<ReadingDto>, ProblemHttpResult>> ClaimAsync(string study, HttpContext context, ClaimStore claims, AuthOptions auth,
-        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, CancellationToken ct)
+        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         var actor = ApiActor.From(context);
         var now = time.GetUtcNow();
         var r = await claims.ClaimAsync(study, actor.Name, now, auth.ClaimLease, ct).ConfigureAwait(false);
-        await PublishAsync(r.Outcome, "claimed", study, actor, feed, worklist, ct).ConfigureAwait(false);
+        await PublishAsync(r.Outcome, "claimed", study, actor, feed, worklist, audit, ct).ConfigureAwait(false);
         return ClaimResult(study, r, now);
     }
 
     private static async Task<Results<Ok<ReadingDto>, ProblemHttpResult>> ReleaseAsync(string study, HttpContext context, ClaimStore claims,
-        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, CancellationToken ct)
+        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         var actor = ApiActor.From(context);
         var now = time.GetUtcNow();
         var r = await claims.ReleaseAsync(study, actor.Name, now, ct).ConfigureAwait(false);
-        await PublishAsync(r.Outcome, "released", study, actor, feed, worklist, ct).ConfigureAwait(false);
+        await PublishAsync(r.Outcome, "released", study, actor, feed, worklist, audit, ct).ConfigureAwait(false);
         return ClaimResult(study, r, now);
     }
 
     private static async Task<Results<Ok<ReadingDto>, ProblemHttpResult>> CompleteAsync(string study, HttpContext context, ClaimStore claims,
-        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, CancellationToken ct)
+        WorklistChangeFeed feed, IWorklistRepository worklist, TimeProvider time, TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         var actor = ApiActor.From(context);
         var now = time.GetUtcNow();
         var r = await claims.CompleteAsync(study, actor.Name, now, ct).ConfigureAwait(false);
-        await PublishAsync(r.Outcome, "completed", study, actor, feed, worklist, ct).ConfigureAwait(false);
+        await PublishAsync(r.Outcome, "completed", study, actor, feed, worklist, audit, ct).ConfigureAwait(false);
         return ClaimResult(study, r, now);
     }
 
-    private static async Task PublishAsync(ClaimOutcome outcome, string kind, string study, ApiActor actor, WorklistChangeFeed feed, IWorklistRepository worklist, CancellationToken ct)
+    private static async Task PublishAsync(ClaimOutcome outcome, string kind, string study, ApiActor actor, WorklistChangeFeed feed, IWorklistRepository worklist,
+        TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         if (outcome == ClaimOutcome.Done && await worklist.GetAsync(study, ct).ConfigureAwait(false) is { } item)
         {
+            // who claimed, released or completed which study goes into the audit trail
+            var record = kind == "completed"
+                ? TriageEngine.Domain.Audit.AuditRecord.Read(actor.Name, study, item.AccessionNumber, new TriageEngine.Domain.Audit.ReadAudit(actor.Name, "completed"))
+                : TriageEngine.Domain.Audit.AuditRecord.Claim(actor.Name, study, item.AccessionNumber, new TriageEngine.Domain.Audit.ClaimAudit(actor.Name, kind == "released", null));
+            await audit.AppendAsync(record, ct).ConfigureAwait(false);
             feed.Publish(kind, item, null, actor.Name);
         }
     }
 
     private static async Task<Results<Ok<PriorityDto>, ProblemHttpResult>> OverrideAsync(string study, OverrideRequest request, HttpContext context,
-        OverrideAwareWorklistRepository worklist, ClaimStore claims, IEnumerable<IWorklistChangeSink> sinks, TimeProvider time, CancellationToken ct)
+        OverrideAwareWorklistRepository worklist, ClaimStore claims, IEnumerable<IWorklistChangeSink> sinks, TimeProvider time,
+        TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         if (request is null || request.PriorityClass is null || !Enum.TryParse<PriorityClass>(request.PriorityClass, true, out var cls) || !Enum.IsDefined(cls))
         {
@@ -292,6 +299,8 @@ public static class ApiEndpoints
         }
 
         await claims.SetOverrideAsync(study, manual, decision, now, ct).ConfigureAwait(false);
+        await audit.AppendAsync(TriageEngine.Domain.Audit.AuditRecord.Override(actor.Name, study, item.AccessionNumber,
+            new TriageEngine.Domain.Audit.OverrideAudit(item.Priority.PriorityClass, cls, manual.ReadNext, reason)), ct).ConfigureAwait(false);
         var updated = item with { Priority = decision };
         await worklist.UpsertAsync(updated, ct).ConfigureAwait(false);
         foreach (var sink in sinks)
@@ -304,7 +313,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<Results<Created<FeedbackDto>, ProblemHttpResult>> FeedbackAsync(string study, FeedbackRequest request, HttpContext context,
-        IWorklistRepository worklist, FeedbackStore feedback, TimeProvider time, CancellationToken ct)
+        IWorklistRepository worklist, FeedbackStore feedback, TimeProvider time, TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         if (request is null || request.Model is null || request.Finding is null || request.Agree is null || request.Present is null)
         {
@@ -330,6 +339,8 @@ public static class ApiEndpoints
         var actor = ApiActor.From(context);
         var row = new AiFeedback(0, study, request.Model, request.Finding, request.Agree.Value, request.Present.Value, request.Comment, actor.Name, time.GetUtcNow());
         var id = await feedback.AddAsync(row, ct).ConfigureAwait(false);
+        await audit.AppendAsync(TriageEngine.Domain.Audit.AuditRecord.Feedback(actor.Name, study, item.AccessionNumber,
+            new TriageEngine.Domain.Audit.FeedbackAudit(request.Model, request.Finding, request.Agree.Value ? "agree" : "disagree", request.Present.Value, request.Comment)), ct).ConfigureAwait(false);
         var dto = ToDto(row with { Id = id });
         return TypedResults.Created($"/api/v1/studies/{Uri.EscapeDataString(study)}", dto);
     }

@@ -131,6 +131,14 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
             Assert.Contains(study, e => e.Kind == "outbound_hl7" && e.Payload.Contains(messages[0].ControlId, StringComparison.Ordinal));
             Assert.Contains(study, e => e.Kind == "outbound_hl7" && e.Payload.Contains(messages[1].ControlId, StringComparison.Ordinal));
             Assert.Null((await audit.VerifyAsync(null, CancellationToken.None)).FirstBreak);
+
+            // the final report says the opposite: outcome capture puts the study in the discrepancy queue
+            var oru = Hl7Parser.Parse($"MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128020000||ORU^R01|REP-{accession}|P|2.5\rPID|1||PAT42^^^HOSP\r" +
+                $"OBR|1|PL-{accession}|{accession}|XRCHEST^XR CHEST PA||||||||||||||||||20261128015900|||F\rOBX|1|TX|IMP^Impression||No pneumothorax. Lungs are clear.||||||F\r");
+            Assert.Equal("AA", (await client.SendAsync(oru, CancellationToken.None))["MSA-1"]);
+            var safety = (TriageEngine.Persistence.SafetyRepository)app.Services.GetService(typeof(TriageEngine.Persistence.SafetyRepository))!;
+            var discrepancy = Assert.Single(await safety.ListDiscrepanciesAsync(true, CancellationToken.None));
+            Assert.Equal(accession, discrepancy.AccessionNumber);
             await app.StopAsync();
         }
     }

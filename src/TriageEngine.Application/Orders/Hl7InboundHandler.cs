@@ -26,6 +26,9 @@ public sealed partial class Hl7InboundHandler
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>Outcome capture: final reports (ORU^R01) are recorded and their findings extracted.</summary>
+    public TriageEngine.Domain.Safety.IOutcomeRecorder? Outcomes { get; init; }
+
     /// <summary>Answer AR to message types that have no effect here (default: accept and keep them).</summary>
     public bool RejectUnsupported { get; init; }
 
@@ -59,8 +62,11 @@ public sealed partial class Hl7InboundHandler
             case "ADT" when message.TriggerEvent is "A01" or "A04" or "A08" or "A02" or "A03" or "A06" or "A07":
                 error = await ApplyPatientAsync(message, cancellationToken).ConfigureAwait(false);
                 break;
+            case "ORU" when Outcomes is not null:
+                error = await ApplyReportAsync(message, cancellationToken).ConfigureAwait(false);
+                break;
             case "ADT" or "ORU":
-                error = null; // kept as received (reports feed outcome capture); no worklist effect
+                error = null; // kept as received; no worklist effect
                 break;
             default:
                 if (RejectUnsupported)
@@ -122,6 +128,22 @@ public sealed partial class Hl7InboundHandler
         {
             await _reprioritizer.ReprioritizeAccessionAsync(accession, cancellationToken).ConfigureAwait(false);
         }
+        return null;
+    }
+
+    private async Task<Hl7AckError?> ApplyReportAsync(Hl7Message m, CancellationToken cancellationToken)
+    {
+        TriageEngine.Domain.Safety.FinalReport report;
+        try
+        {
+            report = OruReports.Read(m, null);
+        }
+        catch (InvalidDataException ex)
+        {
+            return new Hl7AckError(101, ex.Message, SegmentId: "OBR", Field: 3);
+        }
+
+        await Outcomes!.RecordReportAsync(report, cancellationToken).ConfigureAwait(false);
         return null;
     }
 

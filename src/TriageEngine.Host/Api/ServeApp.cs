@@ -95,7 +95,11 @@ public static partial class ServeApp
             sp.GetRequiredService<ILogger<Hl7InboundHandler>>(), sp.GetRequiredService<TimeProvider>())
         {
             RejectUnsupported = options.Hl7.RejectUnsupportedTypes,
+            Outcomes = sp.GetRequiredService<TriageEngine.Domain.Safety.IOutcomeRecorder>(),
         });
+        builder.Services.AddSingleton(_ => new SafetyRepository(database));
+        builder.Services.AddSingleton<TriageEngine.Domain.Safety.IOutcomeRecorder, SafetyOutcomes>();
+        builder.Services.AddSingleton<IWorklistChangeSink, SafetySink>();
         builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);

@@ -58,6 +58,11 @@ public static class TriageCli
             stderr.WriteLine("triage: not valid DICOM: " + ex.Message);
             return ExitCodes.DataError;
         }
+        catch (InvalidDataException ex)
+        {
+            stderr.WriteLine("triage: invalid input: " + ex.Message);
+            return ExitCodes.DataError;
+        }
         catch (FileNotFoundException ex)
         {
             stderr.WriteLine("triage: file not found: " + (ex.FileName ?? ex.Message));

@@ -22,6 +22,9 @@ public sealed record TriageOptions
     public InferenceOptions Inference { get; init; } = new();
     public TriageEngine.Application.Ingest.TriagePipelineOptions Pipeline { get; init; } = new();
 
+    /// <summary>Audit trail anchoring.</summary>
+    public AuditOptions Audit { get; init; } = new();
+
     /// <summary>HL7 destinations for priority changes and AI results.</summary>
     public TriageEngine.Application.Outbound.Hl7OutboundOptions Hl7Outbound { get; init; } = new();
 

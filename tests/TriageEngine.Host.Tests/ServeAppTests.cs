@@ -173,6 +173,23 @@ public sealed class ServeAppTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AuditAnchor_AtStart_InChainAndMetrics()
+    {
+        var audit = _app!.Services.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyList<TriageEngine.Domain.Audit.AuditEntry> entries;
+        while ((entries = await audit.ReadAsync(1, 100, CancellationToken.None)).All(e => e.Kind != "anchor"))
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), "no anchor written at start");
+            await Task.Delay(50);
+        }
+
+        var metrics = await _http!.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("triage_audit_head_sequence", metrics, StringComparison.Ordinal);
+        Assert.Null((await audit.VerifyAsync(null, CancellationToken.None)).FirstBreak);
+    }
+
+    [Fact]
     public async Task Models_Listed_WithStatus()
     {
         using var doc = JsonDocument.Parse(await _http!.GetStringAsync(new Uri("/api/v1/models", UriKind.Relative)));

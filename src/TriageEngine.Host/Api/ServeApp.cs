@@ -100,6 +100,8 @@ public static partial class ServeApp
         builder.Services.AddSingleton(_ => new SafetyRepository(database));
         builder.Services.AddSingleton<TriageEngine.Domain.Safety.IOutcomeRecorder, SafetyOutcomes>();
         builder.Services.AddSingleton<IWorklistChangeSink, SafetySink>();
+        builder.Services.AddSingleton(options.Audit);
+        builder.Services.AddHostedService<AuditAnchorService>();
         builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);

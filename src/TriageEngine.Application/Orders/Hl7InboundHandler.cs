@@ -140,7 +140,9 @@ public sealed partial class Hl7InboundHandler
         }
         catch (InvalidDataException ex)
         {
-            return new Hl7AckError(101, ex.Message, SegmentId: "OBR", Field: 3);
+            // a valid report that names no accession cannot be linked to a study: kept as received, not captured
+            LogReportNotLinked(_logger, m.ControlId, ex.Message);
+            return null;
         }
 
         await Outcomes!.RecordReportAsync(report, cancellationToken).ConfigureAwait(false);
@@ -177,6 +179,9 @@ public sealed partial class Hl7InboundHandler
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "HL7 {MessageType} {ControlId} has no effect here: acknowledged and kept")]
     private static partial void LogIgnored(ILogger logger, string messageType, string controlId);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "HL7 ORU {ControlId} kept but not linked to a study: {Reason}")]
+    private static partial void LogReportNotLinked(ILogger logger, string controlId, string reason);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "HL7 {MessageType} {ControlId} not applied: {Reason}")]
     private static partial void LogRejected(ILogger logger, string messageType, string controlId, string reason);

@@ -224,6 +224,7 @@ public sealed class ApiAccessTests : IAsyncLifetime
         { "GET", "/api/v1/models", "integrator", "reader", 200 },
         { "GET", "/api/v1/operations", "lead", "reader", 200 },
         { "GET", "/api/v1/hl7/outbox", "integrator", "reader", 200 },
+        { "GET", "/api/v1/safety/report", "safety", "reader", 200 },
     };
 
     private static object? Body(string template) => template switch

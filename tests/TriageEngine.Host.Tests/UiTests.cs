@@ -103,6 +103,10 @@ public sealed class UiTests
         await page.GotoAsync(s.BaseAddress + "#ops");
         await Assertions.Expect(page.Locator("[data-testid=ops]")).ToContainTextAsync("ich-ct-demo");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "05-operations.png"), FullPage = true });
+        await page.GotoAsync(s.BaseAddress + "#safety");
+        await Assertions.Expect(page.FrameLocator("[data-testid=safety-report]").Locator("h2").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.FrameLocator("[data-testid=safety-report]").Locator("body")).ToContainTextAsync("Audit log");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "07-safety.png"), FullPage = true });
         var phone = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true });
         await SignInAsync(phone, s.BaseAddress, ApiServer.Key("reader"));
         await Assertions.Expect(phone.Locator("[data-testid=row]")).ToHaveCountAsync(6);

@@ -186,6 +186,7 @@ public static partial class ServeApp
         HealthEndpoints.Map(app, dataPath);
         app.MapDicomWeb();
         ApiEndpoints.Map(app.MapGroup("/api/v1"));
+        SafetyEndpoints.Map(app.MapGroup("/api/v1"));
         return app;
     }
 

@@ -212,7 +212,12 @@ async function renderSafety() {
       ${f.summary.map(s => `<tr><td>${esc(s.model)}</td><td>${esc(s.finding)}</td><td>${s.agree}</td><td>${s.disagree}</td><td>${s.present}</td><td>${s.absent}</td></tr>`).join('') || '<tr><td colspan="6" class="muted">No feedback recorded yet.</td></tr>'}
       </tbody></table></section>
     <section class="card"><h2>Recent feedback</h2><ul>${f.recent.map(r => `<li>${new Date(r.createdAt).toLocaleString()} — ${esc(r.actor)} on <a href="#study/${encodeURIComponent(r.studyInstanceUid)}">${esc(r.studyInstanceUid)}</a>: ${esc(r.finding)} ${r.agree ? 'agree' : 'disagree'}, ${r.present ? 'present' : 'absent'} ${esc(r.comment || '')}</li>`).join('') || '<li class="muted">none</li>'}</ul></section>
-    ${audit ? '<section class="card"><a href="/api/v1/audit">Audit log (API)</a></section>' : ''}`;
+    ${audit ? '<section class="card"><a href="/api/v1/audit">Audit log (API)</a></section>' : ''}
+    <section class="card"><h2>Safety report, last 30 days</h2>
+      <p class="muted">Per-model sensitivity, specificity and PPV with Wilson intervals, score drift against the previous 30 days, turnaround, discrepancies and the audit chain.</p>
+      <iframe data-testid="safety-report" title="Safety report" style="width:100%;height:70vh;border:0;background:#fff"></iframe></section>`;
+  const report = await api('/api/v1/safety/report?days=30');
+  if (report.ok) main.querySelector('[data-testid="safety-report"]').srcdoc = await report.text();
 }
 
 async function route() {

@@ -105,7 +105,6 @@ public enum ClaimOutcome
 /// </summary>
 public sealed class ClaimStore
 {
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
     private readonly TriageDatabase _database;
 
     public ClaimStore(TriageDatabase database)
@@ -362,32 +361,12 @@ public sealed class ClaimStore
         public string? Reason { get; set; }
     }
 
-    private sealed class PageRow
+    private sealed class PageRow : WorklistRow
     {
-        public string StudyInstanceUid { get; set; } = "";
-        public string? AccessionNumber { get; set; }
-        public string? Description { get; set; }
-        public string? Modality { get; set; }
-        public long SeriesCount { get; set; }
-        public long InstanceCount { get; set; }
-        public object ReceivedAt { get; set; } = "";
-        public string Status { get; set; } = "";
-        public string? StatusReason { get; set; }
-        public string FindingsJson { get; set; } = "[]";
-        public string PriorityClass { get; set; } = "";
-        public double PriorityScore { get; set; }
-        public string ReasonsJson { get; set; } = "[]";
-        public string PolicyVersion { get; set; } = "";
         public string? ClaimedBy { get; set; }
         public object? ClaimedAt { get; set; }
         public object? ExpiresAt { get; set; }
         public string? CompletedBy { get; set; }
         public object? CompletedAt { get; set; }
-
-        public WorklistItem ToItem() => new(
-            StudyInstanceUid, AccessionNumber, Description, Modality, (int)SeriesCount, (int)InstanceCount, DbTime.FromDb(ReceivedAt),
-            Enum.Parse<TriageStatus>(Status), StatusReason,
-            JsonSerializer.Deserialize<List<AiFinding>>(FindingsJson, s_json) ?? [],
-            new PriorityDecision(PriorityScore, Enum.Parse<PriorityClass>(PriorityClass), JsonSerializer.Deserialize<List<string>>(ReasonsJson, s_json) ?? [], PolicyVersion));
     }
 }

@@ -80,15 +80,15 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
     public async Task<WorklistItem?> GetAsync(string studyInstanceUid, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(GetSql, new { uid = studyInstanceUid }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(ToItem).FirstOrDefault();
+        var rows = await connection.QueryAsync<WorklistRow>(new CommandDefinition(GetSql, new { uid = studyInstanceUid }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => r.ToItem()).FirstOrDefault();
     }
 
     public async Task<IReadOnlyList<WorklistItem>> ListAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectSql + " WHERE w.read_state = 'Open'" + OrderBy + " LIMIT @limit", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(ToItem).ToList();
+        var rows = await connection.QueryAsync<WorklistRow>(new CommandDefinition(SelectSql + " WHERE w.read_state = 'Open'" + OrderBy + " LIMIT @limit", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => r.ToItem()).ToList();
     }
 
     public async Task<WorklistPage> PageAsync(WorklistQuery query, CancellationToken cancellationToken)
@@ -147,7 +147,7 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
         p.Add("limit", query.Limit + 1);
         var sql = SelectSql + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + OrderBy + " LIMIT @limit";
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, p, cancellationToken: cancellationToken)).ConfigureAwait(false)).Select(ToItem).ToList();
+        var rows = (await connection.QueryAsync<WorklistRow>(new CommandDefinition(sql, p, cancellationToken: cancellationToken)).ConfigureAwait(false)).Select(r => r.ToItem()).ToList();
         WorklistCursor? next = null;
         if (rows.Count > query.Limit)
         {
@@ -248,10 +248,10 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
     public async Task<IReadOnlyList<WorklistItem>> OpenBatchAsync(string? afterUid, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+        var rows = await connection.QueryAsync<WorklistRow>(new CommandDefinition(
             SelectSql + $" WHERE w.read_state = 'Open' AND {Uid} > @after ORDER BY {Uid} LIMIT @limit",
             new { after = afterUid ?? "", limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(ToItem).ToList();
+        return rows.Select(r => r.ToItem()).ToList();
     }
 
     private const string UpdatePrioritySql = """
@@ -275,46 +275,10 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
         }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
     }
 
-    private static WorklistItem ToItem(Row r) => new(
-            r.StudyInstanceUid,
-            r.AccessionNumber,
-            r.Description,
-            r.Modality,
-            (int)r.SeriesCount,
-            (int)r.InstanceCount,
-            FromTimestamp(r.ReceivedAt),
-            Enum.Parse<TriageStatus>(r.Status),
-            r.StatusReason,
-            JsonSerializer.Deserialize<List<AiFinding>>(r.FindingsJson, s_json) ?? [],
-            new PriorityDecision(r.PriorityScore, Enum.Parse<PriorityClass>(r.PriorityClass), JsonSerializer.Deserialize<List<string>>(r.ReasonsJson, s_json) ?? [], r.PolicyVersion))
-    {
-        Site = r.Site,
-        BodyPart = r.BodyPart,
-    };
 
     private object Timestamp(DateTimeOffset value) => DbTime.ToDb(_database.Dialect, value);
 
     private static DateTimeOffset FromTimestamp(object value) => DbTime.FromDb(value);
-
-    private sealed class Row
-    {
-        public string StudyInstanceUid { get; set; } = "";
-        public string? AccessionNumber { get; set; }
-        public string? Description { get; set; }
-        public string? Modality { get; set; }
-        public long SeriesCount { get; set; }
-        public long InstanceCount { get; set; }
-        public object ReceivedAt { get; set; } = "";
-        public string Status { get; set; } = "";
-        public string? StatusReason { get; set; }
-        public string FindingsJson { get; set; } = "[]";
-        public string PriorityClass { get; set; } = "";
-        public double PriorityScore { get; set; }
-        public string ReasonsJson { get; set; } = "[]";
-        public string PolicyVersion { get; set; } = "";
-        public string? Site { get; set; }
-        public string? BodyPart { get; set; }
-    }
 
     private sealed class ReadingRow
     {

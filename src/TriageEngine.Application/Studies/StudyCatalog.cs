@@ -197,21 +197,7 @@ public static class StudyCatalog
             return (null, new ScanError(path, "missing Study, Series or SOP Instance UID"), false);
         }
 
-        return (new InstanceRef(
-            path,
-            study,
-            series,
-            sop,
-            ds.GetString(DicomTags.SOPClassUID),
-            ds.GetString(DicomTags.Modality),
-            ds.GetString(DicomTags.BodyPartExamined),
-            ds.GetString(DicomTags.StudyDescription),
-            ds.GetString(DicomTags.SeriesDescription),
-            ds.GetString(DicomTags.AccessionNumber),
-            ds.GetInt(DicomTags.InstanceNumber),
-            SlicePosition(ds),
-            Math.Max(1, ds.GetInt(DicomTags.NumberOfFrames) ?? 1),
-            length), null, false);
+        return (ToRef(ToStored(file, path, length, DateTimeOffset.UtcNow)), null, false);
     }
 
     /// <summary>Position along the slice normal (from Image Position/Orientation), else Slice Location.</summary>

@@ -133,5 +133,12 @@ public interface IReadingWorklist
     Task<bool> UpdatePriorityAsync(string studyInstanceUid, PriorityDecision decision, CancellationToken cancellationToken);
 }
 
+/// <summary>Manual priority overrides in force (a lead's "read this as CRITICAL"), for whatever decides a priority again.</summary>
+public interface IPriorityOverrides
+{
+    /// <summary>The overrides of those of <paramref name="studyInstanceUids"/> that have one.</summary>
+    Task<IReadOnlyDictionary<string, ManualOverride>> OverridesAsync(IReadOnlyCollection<string> studyInstanceUids, CancellationToken cancellationToken);
+}
+
 /// <summary>One completed triage of a study (the history behind the worklist row).</summary>
 public sealed record TriageResultRecord(long Id, string StudyInstanceUid, long Generation, string Node, TriageStatus Status, PriorityClass PriorityClass, double Score, string PolicyVersion, DateTimeOffset TriagedAt);

@@ -2,6 +2,7 @@ using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using TriageEngine.Application.Ingest;
 using TriageEngine.Application.Jobs;
@@ -66,6 +67,8 @@ public static class PipelineServices
             sp.GetRequiredService<TriageService>(), sp.GetServices<IWorklistChangeSink>(), sp.GetRequiredService<PipelineNode>(),
             sp.GetRequiredService<ILogger<StudyPipeline>>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<IReadingWorklist>(),
             sp.GetRequiredService<StudyRouter>(), sp.GetRequiredService<CriticalAlertService>()));
+        services.TryAddSingleton<ClaimStore>();
+        services.TryAddSingleton<IPriorityOverrides>(sp => sp.GetRequiredService<ClaimStore>());
         services.AddSingleton<WorklistReprioritizer>();
         services.AddSingleton<HangfireJobServer>();
         services.AddHostedService(sp => sp.GetRequiredService<HangfireJobServer>());

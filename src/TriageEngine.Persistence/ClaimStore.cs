@@ -102,7 +102,7 @@ public enum ClaimOutcome
 /// Reading claims (two readers never hold the same study: the claim is one conditional upsert), completion, manual
 /// priority overrides and the priority history, in SQLite or PostgreSQL.
 /// </summary>
-public sealed class ClaimStore
+public sealed class ClaimStore : IPriorityOverrides
 {
     private readonly TriageDatabase _database;
 
@@ -229,6 +229,30 @@ public sealed class ClaimStore
         return rows.Select(r => new ManualOverride(Enum.Parse<PriorityClass>(r.PriorityClass), r.Actor, r.Reason, Convert.ToBoolean(r.ReadNext, CultureInfo.InvariantCulture))).FirstOrDefault();
     }
 
+    public async Task<IReadOnlyDictionary<string, ManualOverride>> OverridesAsync(IReadOnlyCollection<string> studyInstanceUids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(studyInstanceUids);
+        var found = new Dictionary<string, ManualOverride>(StringComparer.Ordinal);
+        if (studyInstanceUids.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in studyInstanceUids.Chunk(500))
+        {
+            var rows = await connection.QueryAsync<OverrideRow>(new CommandDefinition(
+                "SELECT study_instance_uid AS StudyInstanceUid, priority_class AS PriorityClass, read_next AS ReadNext, actor AS Actor, reason AS Reason FROM priority_overrides WHERE study_instance_uid IN @uids",
+                new { uids = chunk }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            foreach (var r in rows)
+            {
+                found[r.StudyInstanceUid] = new ManualOverride(Enum.Parse<PriorityClass>(r.PriorityClass), r.Actor, r.Reason, Convert.ToBoolean(r.ReadNext, CultureInfo.InvariantCulture));
+            }
+        }
+
+        return found;
+    }
+
     public async Task<IReadOnlyList<PriorityHistoryEntry>> HistoryAsync(string studyInstanceUid, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -342,6 +366,7 @@ public sealed class ClaimStore
 
     private sealed class OverrideRow
     {
+        public string StudyInstanceUid { get; set; } = "";
         public string PriorityClass { get; set; } = "";
         public object ReadNext { get; set; } = false;
         public string Actor { get; set; } = "";

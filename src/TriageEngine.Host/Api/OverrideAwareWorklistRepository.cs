@@ -27,7 +27,7 @@ internal sealed class OverrideAwareWorklistRepository(WorklistRepository inner, 
         ArgumentNullException.ThrowIfNull(item);
         var order = item.AccessionNumber is { Length: > 0 } a ? await orders.FindAsync(a, cancellationToken).ConfigureAwait(false) : null;
         var input = new StudyForTriage(item.StudyInstanceUid, item.AccessionNumber, item.Description, item.Modality, order?.Priority,
-            item.ReceivedAt, item.Findings, item.Status, item.StatusReason, order?.PatientClass, null, manual);
+            item.ReceivedAt, item.Findings, item.Status, item.StatusReason, order?.PatientClass, item.Site, manual);
         return policy.Decide(input, time.GetUtcNow());
     }
 
@@ -37,7 +37,7 @@ internal sealed class OverrideAwareWorklistRepository(WorklistRepository inner, 
         ArgumentNullException.ThrowIfNull(item);
         var order = item.AccessionNumber is { Length: > 0 } a ? await orders.FindAsync(a, cancellationToken).ConfigureAwait(false) : null;
         var input = new StudyForTriage(item.StudyInstanceUid, item.AccessionNumber, item.Description, item.Modality, order?.Priority,
-            item.ReceivedAt, item.Findings, item.Status, item.StatusReason, order?.PatientClass);
+            item.ReceivedAt, item.Findings, item.Status, item.StatusReason, order?.PatientClass, item.Site);
         return item.ReceivedAt.AddMinutes(Math.Min(policy.TargetMinutes(input), policy.Options.MaxWaitMinutes));
     }
 

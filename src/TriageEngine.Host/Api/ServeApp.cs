@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -72,7 +73,7 @@ public static partial class ServeApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ClaimStore>();
+        builder.Services.TryAddSingleton<ClaimStore>();
         builder.Services.AddSingleton<FeedbackStore>();
         builder.Services.AddSingleton<WorklistRepository>();
         builder.Services.AddSingleton<OverrideAwareWorklistRepository>();

@@ -38,7 +38,7 @@ CONFIGS = {
         "threads": 2,
         "manifest": {
             "id": "ich-ct-demo",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "name": "Intracranial haemorrhage detector (demonstration)",
             "file": "model.onnx",
             "task": "slice-classification",
@@ -51,7 +51,8 @@ CONFIGS = {
                 "mean": [0.0, 0.0],
                 "std": [1.0, 1.0],
             },
-            "output": {"name": "logit", "labels": ["ich"], "activation": "sigmoid"},
+            "output": {"name": "logit", "labels": ["ich"], "activation": "sigmoid",
+                       "heatmap": {"name": "heatmap", "activation": "sigmoid"}},
             "aggregation": {"method": "max", "k": 1},
             "finding": {"code": "RID4700", "codingScheme": "RadLex", "name": "Intracranial haemorrhage", "criticality": "critical"},
             "defaultOperatingPoint": "highSpecificity",
@@ -72,7 +73,7 @@ CONFIGS = {
         "threads": 1,
         "manifest": {
             "id": "ptx-cxr-demo",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "name": "Pneumothorax detector on frontal chest radiographs (demonstration)",
             "file": "model.onnx",
             "task": "image-classification",
@@ -85,7 +86,8 @@ CONFIGS = {
                 "mean": [0.0],
                 "std": [1.0],
             },
-            "output": {"name": "logit", "labels": ["pneumothorax"], "activation": "sigmoid"},
+            "output": {"name": "logit", "labels": ["pneumothorax"], "activation": "sigmoid",
+                       "heatmap": {"name": "heatmap", "activation": "sigmoid"}},
             "aggregation": {"method": "max", "k": 1},
             "finding": {"code": "RID5352", "codingScheme": "RadLex", "name": "Pneumothorax", "criticality": "critical"},
             "defaultOperatingPoint": "highSpecificity",
@@ -324,6 +326,9 @@ def export(net, channels, size, path):
         assert np.allclose(ref, got, atol=1e-4), (ref, got)
     except ImportError:
         pass
+    # the heat map for the UI: the head applied at every position of the last feature map (models/heatmap.py)
+    from heatmap import add_heatmap_output
+    add_heatmap_output(path)
 
 
 def write_card(model_id, cfg, net, r, ops, size, seconds):
@@ -362,6 +367,8 @@ Small CNN, {params:,} parameters: four 3×3 conv–batchnorm–ReLU stages (16, 
 between the first three), a fifth 64-channel conv stage, global max pooling, one linear unit → `logit` [N,1]
 (sigmoid gives the probability). AdamW with one-cycle learning rate, {cfg['epochs']} epochs, batch 64,
 class-balanced BCE, torch seed 7, CPU. ONNX opset 17, dynamic batch, {size:,} bytes.
+Heat map for the UI: a second output `heatmap` [N,1,h,w] applies the linear unit at every position of the last
+feature map (a class activation map, `models/heatmap.py`); the score output is unchanged by it.
 
 ## Measured (held-out test set, seed {s['test']}, {r['testStudies']} studies, {r['testPositives']} positive)
 | metric | value |

@@ -59,7 +59,11 @@ public sealed record AiFinding(
     string OperatingPoint,
     bool Flagged,
     string Provider,
-    int ImagesScored);
+    int ImagesScored,
+    AiKeyImage? KeyImage = null);
+
+/// <summary>The image that scored highest for a finding (the study's key image for it): where the UI shows the heat map.</summary>
+public sealed record AiKeyImage(string SeriesInstanceUid, string SopInstanceUid, int Frame, double Score);
 
 /// <summary>What the policy needs to know about a study.</summary>
 public sealed record StudyForTriage(

@@ -141,6 +141,55 @@ public static class ImagePreprocessor
         }
     }
 
+    /// <summary>
+    /// Maps a map over the model's input (any resolution, e.g. a model's heat map) back onto the image's pixels: resized
+    /// bilinearly to the aspect step's canvas and placed as <see cref="ToAspect"/> placed the image, so a padded input
+    /// loses its border and a cropped one leaves 0 where the model saw nothing. Row-major, imageWidth×imageHeight.
+    /// </summary>
+    public static float[] MapToImage(float[] map, int mapWidth, int mapHeight, int imageWidth, int imageHeight, PreprocessSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(spec);
+        if (mapWidth <= 0 || mapHeight <= 0 || map.Length < mapWidth * mapHeight || imageWidth <= 0 || imageHeight <= 0)
+        {
+            throw new ArgumentException($"a {mapWidth}×{mapHeight} map of {map.Length} values cannot map onto {imageWidth}×{imageHeight}", nameof(map));
+        }
+
+        var target = (double)spec.Width / spec.Height;
+        var same = spec.Aspect == AspectMode.Stretch || (long)imageWidth * spec.Height == (long)imageHeight * spec.Width;
+        int canvasWidth = imageWidth, canvasHeight = imageHeight;
+        if (!same && spec.Aspect == AspectMode.Crop)
+        {
+            canvasWidth = Math.Min(imageWidth, (int)Math.Round(imageHeight * target));
+            canvasHeight = Math.Min(imageHeight, (int)Math.Round(imageWidth / target));
+        }
+        else if (!same)
+        {
+            canvasWidth = Math.Max(imageWidth, (int)Math.Round(imageHeight * target));
+            canvasHeight = Math.Max(imageHeight, (int)Math.Round(imageWidth / target));
+        }
+
+        var result = new float[imageWidth * imageHeight];
+        using var small = Mat.FromPixelData(mapHeight, mapWidth, MatType.CV_32FC1, map);
+        using var canvas = new Mat();
+        Cv2.Resize(small, canvas, new Size(canvasWidth, canvasHeight), 0, 0, InterpolationFlags.Linear);
+        using var image = Mat.FromPixelData(imageHeight, imageWidth, MatType.CV_32FC1, result);
+        if (canvasWidth <= imageWidth && canvasHeight <= imageHeight)
+        {
+            // stretch (same size) or crop: the canvas is the middle of the image
+            using var roi = new Mat(image, new Rect((imageWidth - canvasWidth) / 2, (imageHeight - canvasHeight) / 2, canvasWidth, canvasHeight));
+            canvas.CopyTo(roi);
+        }
+        else
+        {
+            // pad: the image is the middle of the canvas
+            using var roi = new Mat(canvas, new Rect((canvasWidth - imageWidth) / 2, (canvasHeight - imageHeight) / 2, imageWidth, imageHeight));
+            roi.CopyTo(image);
+        }
+
+        return result;
+    }
+
     /// <summary>Pads (0) or centre-crops the plane to the output's aspect ratio; Stretch returns it unchanged.</summary>
     internal static (float[] Data, int Width, int Height) ToAspect(float[] plane, int width, int height, PreprocessSpec spec)
     {

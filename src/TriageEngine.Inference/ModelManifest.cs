@@ -176,6 +176,11 @@ public sealed record ModelManifest
             e.Add($"output.activation '{Output.Activation}' must be sigmoid, softmax or none");
         }
 
+        if (Output.Heatmap is { } heat && (string.IsNullOrWhiteSpace(heat.Name) || heat.Name == Output.Name || heat.Activation is not ("sigmoid" or "none")))
+        {
+            e.Add("output.heatmap needs a name other than output.name and an activation of sigmoid or none");
+        }
+
         if (Aggregation.Method is not ("max" or "mean" or "topk-mean" or "noisy-or"))
         {
             e.Add($"aggregation.method '{Aggregation.Method}' must be max, mean, topk-mean or noisy-or");
@@ -272,6 +277,16 @@ public sealed record OutputSpec
 {
     public string Name { get; init; } = "";
     public List<string> Labels { get; init; } = [];
+    public string Activation { get; init; } = "sigmoid";
+
+    /// <summary>Optional second output: a spatial map [N, 1, h, w] of where the finding is, for the UI's overlay.</summary>
+    public HeatMapSpec? Heatmap { get; init; }
+}
+
+/// <summary>The heat-map output: its name in the graph and the activation that turns it into 0..1 (sigmoid or none).</summary>
+public sealed record HeatMapSpec
+{
+    public string Name { get; init; } = "";
     public string Activation { get; init; } = "sigmoid";
 }
 

@@ -110,6 +110,15 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
         ItemLength = shape[1] * shape[2] * shape[3];
         _batcher = new Lazy<InferenceBatcher>(() => new InferenceBatcher(this, options.ToBatcherOptions()));
         _outputDims = session.OutputMetadata.TryGetValue(manifest.Output.Name, out var meta) ? meta.Dimensions.Select(d => (long)d).ToArray() : [];
+        var heatMissing = manifest.Output.Heatmap is { } heat
+            && !(session.OutputMetadata.TryGetValue(heat.Name, out var heatMeta) && heatMeta.Dimensions.Length == 4);
+        if (heatMissing)
+        {
+            session.Dispose();
+            throw new ModelManifestException($"model {manifest.Id}: the ONNX graph has no 4-dimensional heat-map output '{manifest.Output.Heatmap!.Name}' "
+                + $"(outputs: {string.Join(", ", session.OutputMetadata.Keys)})");
+        }
+
         if (!session.InputMetadata.ContainsKey(manifest.Input.Name) || _outputDims.Length == 0)
         {
             session.Dispose();
@@ -268,6 +277,46 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one preprocessed item (C×H×W floats) and returns its activated score and heat map (row-major, in the model
+    /// input's geometry); null when the manifest declares no heat-map output.
+    /// </summary>
+    public ModelHeatMap? RunHeatMap(float[] item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (_manifest.Output.Heatmap is not { } spec)
+        {
+            return null;
+        }
+
+        if (item.Length != ItemLength)
+        {
+            throw new ArgumentException($"item holds {item.Length} floats, the model takes {ItemLength}", nameof(item));
+        }
+
+        var shape = _manifest.Input.Shape;
+        lock (_runLock)
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, item.AsMemory(), [1, shape[1], shape[2], shape[3]]);
+            using var outputs = _session.Run(_runOptions, [_manifest.Input.Name], [input], [_manifest.Output.Name, spec.Name]);
+            var score = new float[1];
+            Activate(outputs[0].GetTensorDataAsSpan<float>(), 1, score);
+            var dims = outputs[1].GetTensorTypeAndShape().Shape;
+            var (h, w) = ((int)dims[^2], (int)dims[^1]);
+            var logits = outputs[1].GetTensorDataAsSpan<float>()[..(h * w)].ToArray();
+            var values = (float[])logits.Clone();
+            if (spec.Activation == "sigmoid")
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = 1f / (1f + MathF.Exp(-values[i]));
+                }
+            }
+
+            return new ModelHeatMap(score[0], values, w, h, logits);
+        }
+    }
+
     /// <summary>Output floats per item when the output's non-batch dimensions are fixed; 0 otherwise.</summary>
     private long PerItemOutput()
     {
@@ -380,3 +429,9 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "CUDA execution provider unavailable for {ModelId}, using CPU: {Reason}")]
     private static partial void LogCudaUnavailable(ILogger logger, string modelId, string reason);
 }
+
+/// <summary>
+/// A model's score for one image and its heat map (row-major, <paramref name="Width"/>×<paramref name="Height"/>):
+/// <paramref name="Values"/> after the activation (0..1), <paramref name="Raw"/> as the graph gave them.
+/// </summary>
+public sealed record ModelHeatMap(float Score, float[] Values, int Width, int Height, float[] Raw);

@@ -101,6 +101,46 @@ public class TriageServiceTests
         Assert.Equal(TriageStatus.TriageUnavailable, item.Status);
         Assert.Contains("cannot decode", item.StatusReason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Evidence_SigmoidMap_ZeroBelowThresholdOneAtStrongest()
+    {
+        float[] raw = [-3f, 0f, 1f, 3f];
+        var map = new ModelHeatMap(0.95f, raw.Select(l => 1f / (1f + MathF.Exp(-l))).ToArray(), 2, 2, raw);
+
+        var evidence = TriageService.Evidence(map, threshold: 0.5, sigmoid: true); // logit 0
+
+        Assert.Equal(0f, evidence[0]);
+        Assert.Equal(0f, evidence[1]);
+        Assert.Equal(1f / 3f, evidence[2], 5);
+        Assert.Equal(1f, evidence[3]);
+    }
+
+    [Fact]
+    public void Evidence_NothingReachesThreshold_AllZero()
+    {
+        float[] raw = [-3f, -2f, -1.5f, -1f];
+        var map = new ModelHeatMap(0.2f, raw.Select(l => 1f / (1f + MathF.Exp(-l))).ToArray(), 2, 2, raw);
+
+        Assert.All(TriageService.Evidence(map, threshold: 0.5, sigmoid: true), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void KeyImage_StudyScored_IsTheHighestScoringImage()
+    {
+        var folder = TestStudies.NewFolder("key");
+        TestStudies.WriteImage(folder, "1.4", "1.4.1", "1.4.1.1", "OT", 20, "CHEST", "CHEST", instanceNumber: 1);
+        TestStudies.WriteImage(folder, "1.4", "1.4.1", "1.4.1.2", "OT", 90, "CHEST", "CHEST", instanceNumber: 2);
+        TestStudies.WriteImage(folder, "1.4", "1.4.1", "1.4.1.3", "OT", 50, "CHEST", "CHEST", instanceNumber: 3);
+        using var service = Service(TestStudies.ModelsFolder(TestStudies.Manifest()));
+
+        var item = service.Triage(Assert.Single(StudyCatalog.Scan([folder]).Studies), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+
+        var key = Assert.Single(item.Findings).KeyImage!;
+        Assert.Equal("1.4.1.2", key.SopInstanceUid);
+        Assert.Equal("1.4.1", key.SeriesInstanceUid);
+        Assert.Equal(item.Findings[0].Score, key.Score, 4);
+    }
 }
 
 public class StudyCatalogTests

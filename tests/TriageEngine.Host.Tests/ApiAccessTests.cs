@@ -496,6 +496,11 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
         Assert.Equal(HttpStatusCode.OK, heat.StatusCode);
         Assert.NotEqual(await plain.Content.ReadAsByteArrayAsync(), await heat.Content.ReadAsByteArrayAsync());
+        using var unknownModel = await s.SendAsync(HttpMethod.Get, basePath + "?overlay=heatmap&model=nope", ApiServer.Key("reader"));
+        Assert.Equal(HttpStatusCode.BadRequest, unknownModel.StatusCode);
+        using var named = await s.SendAsync(HttpMethod.Get, basePath + "?window=brain&overlay=heatmap&model=bright-test", ApiServer.Key("reader"));
+        using var chosen = await s.SendAsync(HttpMethod.Get, basePath + "?window=brain&overlay=heatmap", ApiServer.Key("reader"));
+        Assert.Equal(await chosen.Content.ReadAsByteArrayAsync(), await named.Content.ReadAsByteArrayAsync()); // the study's model with a heat map
         using var badWindow = await s.SendAsync(HttpMethod.Get, basePath + "?window=nope", ApiServer.Key("reader"));
         Assert.Equal(HttpStatusCode.BadRequest, badWindow.StatusCode);
         using var missing = await s.SendAsync(HttpMethod.Get, $"/api/v1/studies/{study}/series/{series}/instances/9.9/rendered", ApiServer.Key("reader"));

@@ -94,7 +94,7 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
         Assert.Equal("ORU", oru.MessageType);
         Assert.Equal("pneumothorax", oru["OBX-3.1"].ToLowerInvariant());
         Assert.Equal("A", oru["OBX-8"]);
-        Assert.StartsWith("ptx-cxr-demo 1.0.0", oru["OBX-4"], StringComparison.Ordinal);
+        Assert.StartsWith("ptx-cxr-demo 1.1.0", oru["OBX-4"], StringComparison.Ordinal);
     }
 
     [PythonHl7Fact]

@@ -21,8 +21,8 @@ public class ModelsVerifyTests
         var (code, output) = await Verify("--models", RepoPaths.Models, "--provider", "Cpu");
 
         Assert.Equal(ExitCodes.Ok, code);
-        Assert.Contains("PASS ich-ct-demo 1.0.0  CPU  sha256 ok", output, StringComparison.Ordinal);
-        Assert.Contains("PASS ptx-cxr-demo 1.0.0  CPU  sha256 ok", output, StringComparison.Ordinal);
+        Assert.Contains("PASS ich-ct-demo 1.1.0  CPU  sha256 ok", output, StringComparison.Ordinal);
+        Assert.Contains("PASS ptx-cxr-demo 1.1.0  CPU  sha256 ok", output, StringComparison.Ordinal);
         Assert.Contains("2 passed, 0 failed", output, StringComparison.Ordinal);
     }
 

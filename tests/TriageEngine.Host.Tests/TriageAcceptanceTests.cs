@@ -49,8 +49,8 @@ public class TriageAcceptanceTests
 
         Assert.Equal(0, r.ExitCode);
         AssertPositivesFirst(r.Stdout, Labels(RepoPaths.Samples));
-        Assert.Contains(r.StderrLines, l => l.Contains("ich-ct-demo 1.0.0 runs on the CPU execution provider", StringComparison.Ordinal));
-        Assert.Contains(r.StderrLines, l => l.Contains("ptx-cxr-demo 1.0.0 runs on the CPU execution provider", StringComparison.Ordinal));
+        Assert.Contains(r.StderrLines, l => l.Contains("ich-ct-demo 1.1.0 runs on the CPU execution provider", StringComparison.Ordinal));
+        Assert.Contains(r.StderrLines, l => l.Contains("ptx-cxr-demo 1.1.0 runs on the CPU execution provider", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -104,8 +104,8 @@ public class TriageAcceptanceTests
 
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         var lines = r.Stdout.Split('\n');
-        Assert.Contains(lines, l => l.StartsWith("ich-ct-demo 1.0.0", StringComparison.Ordinal) && l.EndsWith("ready", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("ptx-cxr-demo 1.0.0", StringComparison.Ordinal) && l.EndsWith("ready", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("ich-ct-demo 1.1.0", StringComparison.Ordinal) && l.EndsWith("ready", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("ptx-cxr-demo 1.1.0", StringComparison.Ordinal) && l.EndsWith("ready", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public class TriageAcceptanceTests
 
         Assert.Equal(0, r.ExitCode);
         Assert.Contains($"# models in {RepoPaths.Models}", r.Stdout, StringComparison.Ordinal);
-        Assert.Contains("ich-ct-demo 1.0.0  Intracranial haemorrhage (critical)  applies to CT HEAD/BRAIN", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ich-ct-demo 1.1.0  Intracranial haemorrhage (critical)  applies to CT HEAD/BRAIN", r.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

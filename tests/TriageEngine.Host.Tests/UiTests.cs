@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Microsoft.Playwright;
 using TriageEngine.Testing;
 
@@ -78,6 +79,8 @@ public sealed class UiTests
         await page.Locator("[data-testid=row]").First.Locator("[data-testid=open]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=key-image][data-loaded=true]")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
         Assert.True(await page.EvaluateAsync<int>("document.getElementById('key-image').naturalWidth") > 0);
+        await Assertions.Expect(page.Locator("[data-testid=key-caption]")).ToContainTextAsync("Key image: highest Intracranial haemorrhage score");
+        await Assertions.Expect(page.Locator("[data-testid=key-caption]")).ToContainTextAsync("Heat map: ich-ct-demo 1.1.0");
         await page.SelectOptionAsync("#window", "brain");
         await Assertions.Expect(page.Locator("[data-testid=key-image][data-loaded=true]")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "03-study-overlay.png"), FullPage = true });
@@ -98,6 +101,21 @@ public sealed class UiTests
         var body = await detail.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.OK, detail.StatusCode);
         Assert.Contains("\"claimedBy\": \"dr.lead\"", body.Replace("\":\"", "\": \"", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        // the key image is the slice the model scored highest; its heat map comes from the model and changes the image
+        using (var doc = JsonDocument.Parse(body))
+        {
+            var ai = Assert.Single(doc.RootElement.GetProperty("aiResults").EnumerateArray());
+            Assert.True(ai.GetProperty("heatMap").GetBoolean());
+            var key = ai.GetProperty("keyImage");
+            Assert.Equal(ai.GetProperty("score").GetDouble(), key.GetProperty("score").GetDouble(), 3);
+            var rendered = key.GetProperty("rendered").GetString()!;
+            Assert.Contains("overlay=heatmap&model=ich-ct-demo", rendered, StringComparison.Ordinal);
+            using var withHeat = await s.SendAsync(HttpMethod.Get, rendered, ApiServer.Key("reader"));
+            using var plain = await s.SendAsync(HttpMethod.Get, rendered.Replace("overlay=heatmap", "overlay=none", StringComparison.Ordinal), ApiServer.Key("reader"));
+            Assert.Equal("image/png", withHeat.Content.Headers.ContentType?.MediaType);
+            Assert.NotEqual(await plain.Content.ReadAsByteArrayAsync(), await withHeat.Content.ReadAsByteArrayAsync());
+        }
 
         // operations and safety views, and the worklist on a phone-sized screen
         await page.GotoAsync(s.BaseAddress + "#ops");

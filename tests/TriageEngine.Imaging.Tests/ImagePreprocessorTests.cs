@@ -99,4 +99,52 @@ public class ImagePreprocessorTests
         // bottom-right block: 60, 100, 60, 100 → (0.75 + 1) / 2 = 0.875 → 1.5
         Assert.Equal(1.5f, t[3], 5);
     }
+
+    private static float[] Marked(int width, int height, int row, int column)
+    {
+        var map = new float[width * height];
+        map[(row * width) + column] = 1;
+        return map;
+    }
+
+    private static (int Row, int Column) Hottest(float[] values, int width)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+
+        return (best / width, best % width);
+    }
+
+    [Theory]
+    [InlineData(AspectMode.Stretch, 200, 100, 1, 2, 37, 125)] // cell (1,2) of 4×4 stretched over 200×100: rows 25–49, columns 100–149
+    [InlineData(AspectMode.Pad, 200, 100, 2, 2, 75, 125)] // 200×100 padded to 200×200 (50 rows above): canvas row 125 is image row 75
+    [InlineData(AspectMode.Crop, 200, 100, 1, 1, 37, 87)] // the middle 100×100 (columns 50–149) is what the model saw
+    public void MapToImage_AspectModes_CellLandsWhereTheModelSawIt(AspectMode aspect, int width, int height, int cellRow, int cellColumn, int row, int column)
+    {
+        var spec = new PreprocessSpec([new WindowSpec(40, 80)], WindowSource.Manifest, true, 4, 4, [], []) { Aspect = aspect };
+
+        var onImage = ImagePreprocessor.MapToImage(Marked(4, 4, cellRow, cellColumn), 4, 4, width, height, spec);
+
+        Assert.Equal(width * height, onImage.Length);
+        var (r, c) = Hottest(onImage, width);
+        Assert.InRange(r, row - 13, row + 13);
+        Assert.InRange(c, column - 13, column + 13);
+    }
+
+    [Fact]
+    public void MapToImage_Crop_OutsideWhatTheModelSawIsZero()
+    {
+        var spec = new PreprocessSpec([new WindowSpec(40, 80)], WindowSource.Manifest, true, 4, 4, [], []) { Aspect = AspectMode.Crop };
+        var all = new float[16];
+        Array.Fill(all, 1f);
+
+        var onImage = ImagePreprocessor.MapToImage(all, 4, 4, 200, 100, spec);
+
+        Assert.Equal(0f, onImage[10]); // row 0, column 10: cropped away
+        Assert.Equal(1f, onImage[(50 * 200) + 100], 3);
+        Assert.Equal(0f, onImage[(99 * 200) + 199]);
+    }
 }

@@ -30,6 +30,49 @@ public class OnnxModelSessionTests
         Assert.Equal(1 / (1 + Math.Exp(-5)), scores[2], 5);
     }
 
+    [Fact]
+    public void RunHeatMap_KnownModel_ScoreAndMapPerPixel()
+    {
+        using var session = OnnxModelSession.Create(Ready(), new InferenceOptions { Provider = ExecutionProviderPreference.Cpu }, NullLogger.Instance);
+        var item = new float[64];
+        for (var i = 0; i < 64; i++)
+        {
+            item[i] = i / 63f; // a ramp: the map must keep the pixels' order and place
+        }
+
+        var map = session.RunHeatMap(item)!;
+
+        Assert.Equal((8, 8), (map.Width, map.Height));
+        Assert.Equal(1 / (1 + Math.Exp(-((10 * item.Average()) - 5))), map.Score, 5);
+        for (var i = 0; i < 64; i++)
+        {
+            Assert.Equal(1 / (1 + Math.Exp(-((10 * item[i]) - 5))), map.Values[i], 5);
+        }
+    }
+
+    [Fact]
+    public void Create_HeatMapOutputNotInGraph_ClearError()
+    {
+        var manifest = TestStudies.Manifest("beta");
+        manifest["output"]!["heatmap"]!["name"] = "saliency";
+        var m = Assert.Single(ModelRegistry.Load(TestStudies.ModelsFolder(manifest), NullLogger.Instance));
+
+        var ex = Assert.Throws<ModelManifestException>(() => OnnxModelSession.Create(m, new InferenceOptions { Provider = ExecutionProviderPreference.Cpu }, NullLogger.Instance));
+
+        Assert.Contains("no 4-dimensional heat-map output 'saliency'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RunHeatMap_ManifestWithoutHeatMap_Null()
+    {
+        var manifest = TestStudies.Manifest("gamma");
+        manifest["output"]!.AsObject().Remove("heatmap");
+        var m = Assert.Single(ModelRegistry.Load(TestStudies.ModelsFolder(manifest), NullLogger.Instance));
+        using var session = OnnxModelSession.Create(m, new InferenceOptions { Provider = ExecutionProviderPreference.Cpu }, NullLogger.Instance);
+
+        Assert.Null(session.RunHeatMap(new float[64]));
+    }
+
     [NoGpuFact]
     public void Create_AutoWithoutCuda_FallsBackToCpu()
     {

@@ -49,7 +49,7 @@ public static class TestStudies
           "input": { "name": "input", "shape": [-1, 1, {{size}}, {{size}}], "layout": "NCHW", "dtype": "float32" },
           "preprocessing": { "windows": [ { "center": 50, "width": 100 } ], "windowSource": "manifest", "invertMonochrome1": true,
                              "resize": { "width": {{size}}, "height": {{size}}, "method": "area" } },
-          "output": { "name": "logit", "labels": ["bright"], "activation": "sigmoid" },
+          "output": { "name": "logit", "labels": ["bright"], "activation": "sigmoid", "heatmap": { "name": "heatmap", "activation": "sigmoid" } },
           "aggregation": { "method": "max" },
           "finding": { "code": "X1", "codingScheme": "test", "name": "bright", "criticality": "critical" },
           "operatingPoints": { "highSensitivity": 0.3, "highSpecificity": 0.6 },

@@ -3,12 +3,16 @@ namespace TriageEngine.Application.Phantoms;
 /// <summary>A synthetic frontal chest radiograph: attenuation in [0,1] (1 = dense, shown bright in MONOCHROME2).</summary>
 internal sealed class ChestXrImage
 {
-    public ChestXrImage(double[] attenuation, int pneumothoraxPixels, int side)
+    public ChestXrImage(double[] attenuation, int pneumothoraxPixels, int side, LesionBox? box = null)
     {
         Attenuation = attenuation;
         PneumothoraxPixels = pneumothoraxPixels;
         Side = side;
+        Box = box;
     }
+
+    /// <summary>Bounding box of the pleural air space; null in negatives.</summary>
+    public LesionBox? Box { get; }
 
     public double[] Attenuation { get; }
 
@@ -90,6 +94,7 @@ internal static class ChestXrPhantom
         var sin = Math.Sin(tilt);
         var pleuralHalfWidth = 1.2 / (n / 2.0); // ~1.2 px either side of the pleural line
         var ptxPixels = 0;
+        var ptxBox = new LesionBox.Builder();
         for (var row = 0; row < n; row++)
         {
             for (var col = 0; col < n; col++)
@@ -123,6 +128,7 @@ internal static class ChestXrPhantom
                     {
                         lungValue -= lucency; // pleural air: more lucent, no markings
                         ptxPixels++;
+                        ptxBox.Add(row, col);
                     }
                     else
                     {
@@ -178,7 +184,7 @@ internal static class ChestXrPhantom
             att[i] = Math.Clamp(att[i] + (sigma * rng.Gaussian()), 0, 1);
         }
 
-        return new ChestXrImage(att, ptxPixels, ptxSide);
+        return new ChestXrImage(att, ptxPixels, ptxSide, ptxBox.Build());
     }
 
     private static double Sq(double v) => v * v;

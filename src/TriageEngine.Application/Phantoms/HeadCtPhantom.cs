@@ -3,8 +3,9 @@ namespace TriageEngine.Application.Phantoms;
 /// <summary>One synthetic non-contrast head CT volume in Hounsfield units, with per-slice truth.</summary>
 internal sealed class HeadCtVolume
 {
-    public HeadCtVolume(short[][] slices, int[] bleedPixels, int[] calcificationPixels, double pixelSpacing)
+    public HeadCtVolume(short[][] slices, int[] bleedPixels, int[] calcificationPixels, double pixelSpacing, LesionBox?[]? bleedBoxes = null)
     {
+        BleedBoxes = bleedBoxes ?? new LesionBox?[slices.Length];
         Slices = slices;
         BleedPixels = bleedPixels;
         CalcificationPixels = calcificationPixels;
@@ -21,6 +22,9 @@ internal sealed class HeadCtVolume
     public int[] CalcificationPixels { get; }
 
     public double PixelSpacing { get; }
+
+    /// <summary>Bounding box of the haemorrhage per slice; null where the slice holds none.</summary>
+    public LesionBox?[] BleedBoxes { get; }
 
     /// <summary>A slice is labelled positive when it holds at least this many haemorrhage pixels.</summary>
     public const int MinBleedPixelsForPositiveSlice = 10;
@@ -80,6 +84,7 @@ internal static class HeadCtPhantom
         var sin = Math.Sin(rotation);
         var slices = new short[SliceCount][];
         var bleedPixels = new int[SliceCount];
+        var bleedBoxes = new LesionBox?[SliceCount];
         var calcPixels = new int[SliceCount];
         for (var k = 0; k < SliceCount; k++)
         {
@@ -92,6 +97,7 @@ internal static class HeadCtPhantom
             var hasVentricles = k is >= 3 and <= 8;
             var hasDeepGrey = k is >= 3 and <= 6;
             var data = new short[Size * Size];
+            var bleedBox = new LesionBox.Builder();
             for (var row = 0; row < Size; row++)
             {
                 for (var col = 0; col < Size; col++)
@@ -182,6 +188,7 @@ internal static class HeadCtPhantom
                     if (isBleed)
                     {
                         bleedPixels[k]++;
+                        bleedBox.Add(row, col);
                     }
 
                     if (isCalc)
@@ -192,9 +199,10 @@ internal static class HeadCtPhantom
             }
 
             slices[k] = data;
+            bleedBoxes[k] = bleedBox.Build();
         }
 
-        return new HeadCtVolume(slices, bleedPixels, calcPixels, spacing);
+        return new HeadCtVolume(slices, bleedPixels, calcPixels, spacing, bleedBoxes);
     }
 
     private static bool InEllipse(double u, double v, double cu, double cv, double au, double av)
@@ -294,5 +302,25 @@ internal static class HeadCtPhantom
 
             return false;
         }
+    }
+}
+
+/// <summary>Where a phantom's finding lies in an image: its bounding box in pixels (inclusive rows and columns).</summary>
+internal sealed record LesionBox(int Top, int Left, int Bottom, int Right)
+{
+    /// <summary>Grows a box pixel by pixel; <see cref="Build"/> gives null when no pixel was added.</summary>
+    internal sealed class Builder
+    {
+        private int _top = int.MaxValue, _left = int.MaxValue, _bottom = -1, _right = -1;
+
+        public void Add(int row, int column)
+        {
+            _top = Math.Min(_top, row);
+            _left = Math.Min(_left, column);
+            _bottom = Math.Max(_bottom, row);
+            _right = Math.Max(_right, column);
+        }
+
+        public LesionBox? Build() => _bottom < 0 ? null : new LesionBox(_top, _left, _bottom, _right);
     }
 }

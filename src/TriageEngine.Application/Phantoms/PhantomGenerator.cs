@@ -32,7 +32,8 @@ public sealed record PhantomResult(IReadOnlyList<PhantomStudyLabel> Studies, int
 /// <remarks>
 /// Layout: <c>DIR/&lt;accession&gt;/&lt;series number&gt;/&lt;instance number:0000&gt;.dcm</c>, <c>DIR/labels.csv</c>
 /// (<c>StudyInstanceUID,finding,present</c>, one row per study) and <c>DIR/instances.csv</c>
-/// (<c>StudyInstanceUID,SOPInstanceUID,finding,present</c>, per-image truth). Every value, UIDs, dates and
+/// (<c>StudyInstanceUID,SOPInstanceUID,finding,present,lesion_top,lesion_left,lesion_bottom,lesion_right</c>,
+/// per-image truth with the finding's bounding box in pixels, inclusive, where the image holds it). Every value, UIDs, dates and
 /// times included, comes from a <see cref="Random"/> seeded with <see cref="PhantomOptions.Seed"/>.
 /// </remarks>
 public static class PhantomGenerator
@@ -77,7 +78,7 @@ public static class PhantomGenerator
 
         Directory.CreateDirectory(options.OutputDirectory);
         var labels = new List<PhantomStudyLabel>(kinds.Length);
-        var instanceRows = new StringBuilder("StudyInstanceUID,SOPInstanceUID,finding,present\n");
+        var instanceRows = new StringBuilder("StudyInstanceUID,SOPInstanceUID,finding,present,lesion_top,lesion_left,lesion_bottom,lesion_right\n");
         var ordinals = new Dictionary<PhantomKind, int>();
         long bytes = 0;
         var instances = 0;
@@ -99,7 +100,7 @@ public static class PhantomGenerator
             foreach (var inst in written)
             {
                 bytes += inst.Bytes;
-                instanceRows.Append(CultureInfo.InvariantCulture, $"{study.StudyUid},{inst.SopInstanceUid},{finding},{(inst.Present ? 1 : 0)}\n");
+                instanceRows.Append(CultureInfo.InvariantCulture, $"{study.StudyUid},{inst.SopInstanceUid},{finding},{(inst.Present ? 1 : 0)},{inst.Lesion?.Top},{inst.Lesion?.Left},{inst.Lesion?.Bottom},{inst.Lesion?.Right}\n");
             }
 
             instances += written.Count;
@@ -159,7 +160,8 @@ public static class PhantomGenerator
         return positive;
     }
 
-    private sealed record WrittenInstance(string SopInstanceUid, bool Present, long Bytes);
+    /// <summary>One written image; <paramref name="Lesion"/> is the finding's bounding box in pixels where the image holds it.</summary>
+    private sealed record WrittenInstance(string SopInstanceUid, bool Present, long Bytes, LesionBox? Lesion = null);
 
     private static List<WrittenInstance> WriteHeadCt(string root, StudyContext study, Random rng, bool positive)
     {
@@ -206,7 +208,7 @@ public static class PhantomGenerator
             }
 
             AddPixels(ds, HeadCtPhantom.Size, HeadCtPhantom.Size, 12, "MONOCHROME2", stored);
-            result.Add(new WrittenInstance(sopUid, volume.SliceHasBleed(k), Save(root, study, seriesNumber, k + 1, ds)));
+            result.Add(new WrittenInstance(sopUid, volume.SliceHasBleed(k), Save(root, study, seriesNumber, k + 1, ds), volume.SliceHasBleed(k) ? volume.BleedBoxes[k] : null));
         }
 
         return result;
@@ -258,7 +260,7 @@ public static class PhantomGenerator
         ds.AddDecimals(DicomTags.WindowCenter, centre);
         ds.AddDecimals(DicomTags.WindowWidth, width);
         AddPixels(ds, ChestXrPhantom.Size, ChestXrPhantom.Size, 12, study.Vendor.Photometric, stored);
-        return [new WrittenInstance(sopUid, positive, Save(root, study, seriesNumber, 1, ds))];
+        return [new WrittenInstance(sopUid, positive, Save(root, study, seriesNumber, 1, ds), image.Box)];
     }
 
     private static List<WrittenInstance> WriteKneeMr(string root, StudyContext study, Random rng)

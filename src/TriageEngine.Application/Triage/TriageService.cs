@@ -187,6 +187,15 @@ public sealed partial class TriageService : IDisposable
         var results = Task.WhenAll(pending).GetAwaiter().GetResult();
         var scores = results.Select(r => (double)r).ToList();
         var studyScore = ScoreAggregation.Aggregate(manifest.Aggregation, scores);
+        var top = 0;
+        for (var i = 1; i < scores.Count; i++)
+        {
+            top = scores[i] > scores[top] ? i : top;
+        }
+
+        var keyFrame = inputs[top].Frames[inputs[top].Weights.Select((w, i) => (w, i)).MaxBy(p => p.w).i];
+        var keyInstance = series.SelectMany(s => s.Instances).FirstOrDefault(i => i.Path == keyFrame.Path);
+        var key = keyInstance is null ? null : new AiKeyImage(keyInstance.SeriesInstanceUid, keyInstance.SopInstanceUid, keyFrame.Frame, Math.Round(scores[top], 4));
         var threshold = manifest.DefaultThreshold;
         LogScored(_logger, manifest.Id, scores.Count, session.Provider);
         return new AiFinding(
@@ -199,10 +208,61 @@ public sealed partial class TriageService : IDisposable
             manifest.DefaultOperatingPoint,
             studyScore >= threshold,
             session.Provider,
-            scores.Count);
+            scores.Count,
+            key);
     }
 
     public static PreprocessSpec ToSpec(PreprocessingManifest p) => p.ToSpec();
+
+    /// <summary>True when the model is loaded and its manifest declares a heat-map output.</summary>
+    public bool HasHeatMap(string modelId) => _models.Any(m => m.Id == modelId && m.IsReady && m.Manifest!.Output.Heatmap is not null);
+
+    /// <summary>
+    /// The model's heat map for one frame of an image, on the frame's pixels (the frame preprocessed exactly as for
+    /// scoring, one slice without slab averaging); null when the model is not loaded or declares no heat-map output.
+    /// </summary>
+    public ImageHeatMap? HeatMap(string modelId, DicomFile file, int frame)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var model = _models.FirstOrDefault(m => m.Id == modelId);
+        if (model?.Manifest is not { Output.Heatmap: not null } manifest || !model.IsReady)
+        {
+            return null;
+        }
+
+        var session = _sessions.GetOrAdd(model.Id, _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
+        var spec = ToSpec(manifest.Preprocessing);
+        var image = ModalityImage.Decode(file, frame);
+        var item = new float[spec.TensorLength];
+        ImagePreprocessor.ToTensor(image, spec, item);
+        var map = session.RunHeatMap(item)!;
+        var onImage = ImagePreprocessor.MapToImage(map.Values, map.Width, map.Height, image.Width, image.Height, spec);
+        var evidence = ImagePreprocessor.MapToImage(Evidence(map, manifest.DefaultThreshold, manifest.Output.Heatmap.Activation == "sigmoid"), map.Width, map.Height, image.Width, image.Height, spec);
+        return new ImageHeatMap(model.Id, manifest.Version, map.Score, manifest.DefaultThreshold, onImage, evidence, image.Width, image.Height, map);
+    }
+
+    /// <summary>
+    /// For display: 0 where a position's value stays below the flag threshold, rising linearly to 1 at the strongest
+    /// position, on the activation's input scale (sigmoid saturates, so probabilities would paint broad plateaus).
+    /// </summary>
+    internal static float[] Evidence(ModelHeatMap map, double threshold, bool sigmoid)
+    {
+        var t = Math.Clamp(threshold, 1e-6, 1 - 1e-6);
+        var floor = sigmoid ? (float)Math.Log(t / (1 - t)) : (float)threshold;
+        var max = map.Raw.Max();
+        var result = new float[map.Raw.Length];
+        if (max <= floor)
+        {
+            return result;
+        }
+
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = Math.Clamp((map.Raw[i] - floor) / (max - floor), 0f, 1f);
+        }
+
+        return result;
+    }
 
     public void Dispose()
     {
@@ -221,3 +281,10 @@ public sealed partial class TriageService : IDisposable
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Model {ModelId} scored {Images} images on {Provider}")]
     private static partial void LogScored(ILogger logger, string modelId, int images, string provider);
 }
+
+/// <summary>
+/// A model's heat map over one frame, on the frame's pixels (row-major): <paramref name="Values"/> the activated map
+/// (0..1), <paramref name="Evidence"/> the display form (0 below the flag threshold, 1 at the strongest position); and
+/// the map as the model gave it.
+/// </summary>
+public sealed record ImageHeatMap(string Model, string ModelVersion, float Score, double Threshold, float[] Values, float[] Evidence, int Width, int Height, ModelHeatMap Raw);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using TriageEngine.Application.Triage;
 using TriageEngine.Application.Ingest;
 using TriageEngine.Domain;
 using TriageEngine.Imaging;
@@ -25,7 +26,11 @@ public sealed record OrderDto(string AccessionNumber, string? ProcedureCode, str
 
 public sealed record FeedbackDto(long Id, string StudyInstanceUid, string Model, string Finding, bool Agree, bool Present, string? Comment, string Actor, DateTimeOffset CreatedAt);
 
-public sealed record AiResultDto(string Model, string ModelVersion, string Finding, string Criticality, double Score, double Threshold, string OperatingPoint, bool Flagged, string Provider, int ImagesScored, IReadOnlyList<FeedbackDto> Feedback);
+public sealed record AiResultDto(string Model, string ModelVersion, string Finding, string Criticality, double Score, double Threshold, string OperatingPoint, bool Flagged, string Provider, int ImagesScored, IReadOnlyList<FeedbackDto> Feedback,
+    KeyImageDto? KeyImage = null, bool HeatMap = false);
+
+/// <summary>The image that scored highest for the finding; <paramref name="Rendered"/> is its PNG with the model's heat map when the model has one.</summary>
+public sealed record KeyImageDto(string SeriesInstanceUid, string SopInstanceUid, int Frame, double Score, string Rendered);
 
 public sealed record OverrideDto(string PriorityClass, bool ReadNext, string By, string Reason);
 
@@ -175,8 +180,12 @@ public static class ApiEndpoints
         : new ReadingDto(uid, claim.StateAt(now).ToString().ToLowerInvariant(), claim.StateAt(now) == ClaimState.Claimed ? claim.ClaimedBy : null,
             claim.ClaimedAt, claim.StateAt(now) == ClaimState.Claimed ? claim.ExpiresAt : null, claim.CompletedBy, claim.CompletedAt);
 
+    private static string RenderedPath(string study, AiKeyImage key, string? heatMapModel) =>
+        $"/api/v1/studies/{Uri.EscapeDataString(study)}/series/{Uri.EscapeDataString(key.SeriesInstanceUid)}/instances/{Uri.EscapeDataString(key.SopInstanceUid)}/rendered?frame={key.Frame}"
+        + (heatMapModel is null ? "&overlay=none" : "&overlay=heatmap&model=" + Uri.EscapeDataString(heatMapModel));
+
     private static async Task<Results<Ok<StudyDetail>, ProblemHttpResult>> StudyAsync(string study, OverrideAwareWorklistRepository worklist, IStudyStore studies,
-        IOrderStore orders, ClaimStore claims, FeedbackStore feedback, TimeProvider time, CancellationToken ct)
+        IOrderStore orders, ClaimStore claims, FeedbackStore feedback, TimeProvider time, TriageService triage, CancellationToken ct)
     {
         var item = await worklist.GetAsync(study, ct).ConfigureAwait(false);
         if (item is null)
@@ -203,8 +212,15 @@ public static class ApiEndpoints
             item.StudyInstanceUid, item.AccessionNumber, item.Description, item.Modality, item.ReceivedAt, WorklistJson.StatusText(item.Status), item.StatusReason,
             instances.Count, series,
             order is null ? null : new OrderDto(order.AccessionNumber, order.ProcedureCode, order.ProcedureText, order.Priority?.ToString().ToUpperInvariant(), order.PatientClass?.ToString(), order.Location, order.Status, order.UpdatedAt),
-            item.Findings.Select(f => new AiResultDto(f.Model, f.ModelVersion, f.Finding, f.Criticality, f.Score, f.Threshold, f.OperatingPoint, f.Flagged, f.Provider, f.ImagesScored,
-                fb.Where(x => x.Model == f.Model && x.Finding == f.Finding).Select(ToDto).ToList())).ToList(),
+            item.Findings.Select(f =>
+            {
+                var heat = triage.HasHeatMap(f.Model);
+                var key = f.KeyImage is { } k
+                    ? new KeyImageDto(k.SeriesInstanceUid, k.SopInstanceUid, k.Frame, k.Score, RenderedPath(item.StudyInstanceUid, k, heat ? f.Model : null))
+                    : null;
+                return new AiResultDto(f.Model, f.ModelVersion, f.Finding, f.Criticality, f.Score, f.Threshold, f.OperatingPoint, f.Flagged, f.Provider, f.ImagesScored,
+                    fb.Where(x => x.Model == f.Model && x.Finding == f.Finding).Select(ToDto).ToList(), key, heat);
+            }).ToList(),
             new PriorityDto(p.PriorityClass.ToString().ToUpperInvariant(), p.Score, p.Reasons, p.PolicyVersion, await worklist.DueAtAsync(item, ct).ConfigureAwait(false),
                 manual is null ? null : new OverrideDto(manual.Class.ToString().ToUpperInvariant(), manual.ReadNext, manual.By, manual.Reason)),
             history.Select(h => new HistoryDto(h.At, h.Actor, h.Kind, h.PriorityClass.ToUpperInvariant(), h.Score, h.Reason)).ToList(),
@@ -353,7 +369,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> RenderedAsync(string study, string series, string sop, string? window, string? overlay, int? frame,
-        IStudyStore studies, CancellationToken ct)
+        string? model, IStudyStore studies, IWorklistRepository worklist, TriageService triage, CancellationToken ct)
     {
         WindowSpec? spec = null;
         if (window is not null)
@@ -384,9 +400,26 @@ public static class ApiEndpoints
             return Problem(StatusCodes.Status400BadRequest, "frame out of range");
         }
 
+        string? heatModel = null;
+        if (overlay == "heatmap")
+        {
+            // the named model, else the study's model with a heat map that flagged it (highest score first), else the top-scoring one
+            var findings = (await worklist.GetAsync(study, ct).ConfigureAwait(false))?.Findings ?? [];
+            heatModel = model ?? findings.Where(x => triage.HasHeatMap(x.Model)).OrderByDescending(x => x.Flagged).ThenByDescending(x => x.Score).FirstOrDefault()?.Model;
+            if (heatModel is null)
+            {
+                return Problem(StatusCodes.Status409Conflict, "no model that scored this study has a heat map; ask for overlay=none");
+            }
+
+            if (!triage.HasHeatMap(heatModel))
+            {
+                return Problem(StatusCodes.Status400BadRequest, $"model '{heatModel}' is not loaded or has no heat-map output");
+            }
+        }
+
         try
         {
-            var png = await Task.Run(() => ImageOverlays.Render(instance.Path, f, spec, overlay == "heatmap"), ct).ConfigureAwait(false);
+            var png = await Task.Run(() => ImageOverlays.Render(instance.Path, f, spec, heatModel, triage), ct).ConfigureAwait(false);
             return TypedResults.File(png, "image/png");
         }
         catch (Exception ex) when (ex is TriageEngine.Dicom.DicomFormatException or NotSupportedException or InvalidDataException or IOException)

@@ -1,48 +1,27 @@
+using TriageEngine.Application.Triage;
 using TriageEngine.Dicom;
 using TriageEngine.Imaging;
 
 namespace TriageEngine.Host.Api;
 
 /// <summary>
-/// Rendered frames for the reading UI. The heat map is an intensity-evidence map: within the displayed window (the
-/// preset, else the header's), how far a pixel lies above the window centre, zero beyond the window's top (bone,
-/// contrast, metal). The demonstration models score this kind of focal hyperdensity, but the map is computed from
-/// the image, not attributed from a model: the models emit scores only.
+/// Rendered frames for the reading UI, with the model's own heat map when asked: the frame is preprocessed as for
+/// scoring, the model's heat-map output (its linear head applied at every position of the last feature map) is
+/// mapped back onto the frame's pixels and blended in a colour map where it exceeds the model's flag threshold, brightest
+/// where the evidence is strongest; an image whose map stays below the threshold everywhere gets no colour.
 /// </summary>
 internal static class ImageOverlays
 {
-    public static byte[] Render(string path, int frame, WindowSpec? window, bool heatMap)
+    public static byte[] Render(string path, int frame, WindowSpec? window, string? heatMapModel, TriageService triage)
     {
         var file = DicomFile.Open(path);
-        if (!heatMap)
+        if (heatMapModel is null)
         {
             return ImageRenderer.RenderPng(file, frame, window);
         }
 
-        var image = ModalityImage.Decode(file, frame);
-        var grey = image.Grey;
-        double low, high;
-        if ((window ?? image.HeaderWindow) is { } w)
-        {
-            low = w.Center;
-            high = w.Center + (w.Width / 2);
-        }
-        else
-        {
-            var sorted = (float[])grey.Clone();
-            Array.Sort(sorted);
-            low = sorted[(int)(sorted.Length * 0.90)];
-            high = sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * 0.995))];
-        }
-
-        var span = Math.Max(1e-6, high - low);
-        var values = new float[grey.Length];
-        for (var i = 0; i < grey.Length; i++)
-        {
-            var v = grey[i];
-            values[i] = v > high + span ? 0f : (float)Math.Clamp((v - low) / span, 0, 1);
-        }
-
-        return ImageRenderer.RenderPng(file, frame, window, new HeatMapOverlay(values, image.Width, image.Height, Opacity: 0.5, Floor: 0.35f));
+        var heat = triage.HeatMap(heatMapModel, file, frame)
+            ?? throw new NotSupportedException($"model {heatMapModel} has no heat-map output");
+        return ImageRenderer.RenderPng(file, frame, window, new HeatMapOverlay(heat.Evidence, heat.Width, heat.Height, Opacity: 0.5, Floor: 0.15f));
     }
 }

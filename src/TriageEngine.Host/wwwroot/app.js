@@ -119,6 +119,9 @@ async function renderStudy(uid) {
   const s = await json(`/api/v1/studies/${encodeURIComponent(uid)}`);
   const p = s.priority;
   const mine = s.reading.state === 'claimed' && s.reading.claimedBy === state.me?.name;
+  // the key image: where the flagged (else top-scoring) finding's model scored highest; its heat map is that model's
+  const keyAi = [...s.aiResults].filter(a => a.keyImage).sort((a, b) => (b.flagged - a.flagged) || (b.score - a.score))[0];
+  const heatAi = [...s.aiResults].filter(a => a.heatMap).sort((a, b) => (b.flagged - a.flagged) || (b.score - a.score))[0];
   const windows = ['', 'brain', 'subdural', 'stroke', 'bone', 'soft-tissue', 'lung', 'mediastinum', 'abdomen', 'liver'];
   main.innerHTML = `
     <section class="card"><a href="#worklist">← Worklist</a>
@@ -132,8 +135,9 @@ async function renderStudy(uid) {
     <section class="card"><h2>Images</h2>
       <div class="thumbs">${s.series.map(se => `<img alt="series ${esc(se.description || se.seriesInstanceUid)}" data-series="${esc(se.seriesInstanceUid)}" data-sop="${esc(se.sopInstanceUids[Math.floor(se.sopInstanceUids.length / 2)])}">`).join('')}</div>
       <p><label>Window <select id="window">${windows.map(w => `<option value="${w}">${w || 'header'}</option>`).join('')}</select></label>
-         <label><input type="checkbox" id="overlay" checked> AI heat map</label></p>
+         <label><input type="checkbox" id="overlay" ${heatAi ? 'checked' : 'disabled'}> AI heat map</label></p>
       <img id="key-image" alt="key image" data-testid="key-image">
+      <p class="muted" id="key-caption" data-testid="key-caption"></p>
     </section>
     <section class="card"><h2>AI results</h2>
       ${s.aiResults.map(a => `<div data-testid="ai-result"><strong class="${a.flagged ? 'flag' : ''}">${esc(a.finding)}</strong> ${a.score.toFixed(2)} (threshold ${a.threshold.toFixed(2)}, ${esc(a.operatingPoint)}) — ${esc(a.model)} ${esc(a.modelVersion)} on ${esc(a.provider)}
@@ -154,19 +158,29 @@ async function renderStudy(uid) {
       <ol data-testid="history">${s.history.map(h => `<li>${new Date(h.at).toLocaleString()} — ${esc(h.kind)} by ${esc(h.actor)}: <span class="badge ${h.priorityClass}">${h.priorityClass}</span> ${esc(h.reason || '')}</li>`).join('') || '<li class="muted">Only the policy has decided so far.</li>'}</ol>
     </section>`;
   const key = document.getElementById('key-image');
+  const caption = document.getElementById('key-caption');
   const thumbs = [...main.querySelectorAll('.thumbs img')];
-  let current = thumbs[0];
-  const base = img => `/api/v1/studies/${encodeURIComponent(uid)}/series/${encodeURIComponent(img.dataset.series)}/instances/${encodeURIComponent(img.dataset.sop)}/rendered`;
+  const toRef = img => ({ series: img.dataset.series, sop: img.dataset.sop, frame: 0, thumb: img });
+  const ki = keyAi && keyAi.keyImage;
+  let current = ki ? { series: ki.seriesInstanceUid, sop: ki.sopInstanceUid, frame: ki.frame, thumb: thumbs.find(t => t.dataset.series === ki.seriesInstanceUid) }
+    : thumbs[0] && toRef(thumbs[0]);
+  const base = r => `/api/v1/studies/${encodeURIComponent(uid)}/series/${encodeURIComponent(r.series)}/instances/${encodeURIComponent(r.sop)}/rendered`;
   const showKey = () => {
     if (!current) return;
-    thumbs.forEach(t => t.classList.toggle('sel', t === current));
+    thumbs.forEach(t => t.classList.toggle('sel', t === current.thumb));
     const w = document.getElementById('window').value;
-    const q = new URLSearchParams({ overlay: document.getElementById('overlay').checked ? 'heatmap' : 'none' });
+    const heat = heatAi && document.getElementById('overlay').checked;
+    const q = new URLSearchParams({ overlay: heat ? 'heatmap' : 'none', frame: String(current.frame) });
+    if (heat) q.set('model', heatAi.model);
     if (w) q.set('window', w);
+    const isKey = ki && current.sop === ki.sopInstanceUid && current.frame === ki.frame;
+    caption.textContent = (isKey ? `Key image: highest ${keyAi.finding} score ${ki.score.toFixed(2)} of ${keyAi.imagesScored} images. ` : '')
+      + (heat ? `Heat map: ${heatAi.model} ${heatAi.modelVersion}, where its ${heatAi.finding} evidence lies (coloured above the flag threshold, brightest where strongest).`
+        : heatAi ? '' : 'No model that scored this study has a heat map.');
     key.dataset.loaded = 'false';
     loadImage(key, `${base(current)}?${q}`).catch(e => key.alt = e.message);
   };
-  thumbs.forEach(t => { loadImage(t, base(t) + '?overlay=none').catch(() => {}); t.onclick = () => { current = t; showKey(); }; });
+  thumbs.forEach(t => { loadImage(t, base(toRef(t)) + '?overlay=none').catch(() => {}); t.onclick = () => { current = toRef(t); showKey(); }; });
   document.getElementById('window').onchange = showKey;
   document.getElementById('overlay').onchange = showKey;
   showKey();

@@ -76,7 +76,7 @@ public sealed class PhantomGeneratorTests : IDisposable
         Assert.Equal(result.Studies.Count, result.Studies.Select(s => s.AccessionNumber).Distinct().Count());
 
         var instances = Csv(Path.Combine(Dir("m"), "instances.csv"));
-        Assert.Equal("StudyInstanceUID,SOPInstanceUID,finding,present", File.ReadLines(Path.Combine(Dir("m"), "instances.csv")).First());
+        Assert.Equal("StudyInstanceUID,SOPInstanceUID,finding,present,lesion_top,lesion_left,lesion_bottom,lesion_right", File.ReadLines(Path.Combine(Dir("m"), "instances.csv")).First());
         Assert.Equal(result.Instances, instances.Count);
         Assert.Equal(result.Instances, Directory.EnumerateFiles(Dir("m"), "*.dcm", SearchOption.AllDirectories).Count());
         Assert.Equal(result.Studies.Sum(s => s.Instances), result.Instances);

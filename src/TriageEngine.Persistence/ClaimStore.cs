@@ -149,13 +149,30 @@ public sealed class ClaimStore : IPriorityOverrides
         return await OutcomeAsync(connection, n, studyInstanceUid, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Completes the read; the caller must hold an unexpired claim.</summary>
+    /// <summary>
+    /// Completes the read; the caller must hold an unexpired claim. The worklist item is marked read in the same
+    /// transaction, so it leaves the open worklist and re-prioritisation (and the priority messages that follow it)
+    /// stops for it.
+    /// </summary>
     public async Task<(ClaimOutcome Outcome, ReadingClaim? Claim)> CompleteAsync(string studyInstanceUid, string actor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var n = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE reading_claims SET completed_by = @actor, completed_at = @now WHERE study_instance_uid = @uid AND claimed_by = @actor AND expires_at > @now AND completed_at IS NULL",
-            new { uid = studyInstanceUid, actor, now = T(now) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        int n;
+        await using (var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            n = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE reading_claims SET completed_by = @actor, completed_at = @now WHERE study_instance_uid = @uid AND claimed_by = @actor AND expires_at > @now AND completed_at IS NULL",
+                new { uid = studyInstanceUid, actor, now = T(now) }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (n == 1)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE worklist_items SET read_state = 'Read', read_at = @now, locked_by = NULL, lock_expires_at = NULL WHERE study_instance_uid = @uid AND read_state = 'Open'",
+                    new { uid = studyInstanceUid, now = T(now) }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return await OutcomeAsync(connection, n, studyInstanceUid, cancellationToken).ConfigureAwait(false);
     }
 
@@ -238,11 +255,13 @@ public sealed class ClaimStore : IPriorityOverrides
             return found;
         }
 
+        // Npgsql takes the list as one array parameter (= ANY); Dapper expands it for SQLite (IN)
+        var membership = _database.Dialect == SqlDialect.Postgres ? "= ANY(@uids)" : "IN @uids";
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var chunk in studyInstanceUids.Chunk(500))
         {
             var rows = await connection.QueryAsync<OverrideRow>(new CommandDefinition(
-                "SELECT study_instance_uid AS StudyInstanceUid, priority_class AS PriorityClass, read_next AS ReadNext, actor AS Actor, reason AS Reason FROM priority_overrides WHERE study_instance_uid IN @uids",
+                "SELECT study_instance_uid AS StudyInstanceUid, priority_class AS PriorityClass, read_next AS ReadNext, actor AS Actor, reason AS Reason FROM priority_overrides WHERE study_instance_uid " + membership,
                 new { uids = chunk }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             foreach (var r in rows)
             {
@@ -277,6 +296,9 @@ public sealed class ClaimStore : IPriorityOverrides
         ArgumentNullException.ThrowIfNull(query);
         var where = new List<string>();
         var p = new DynamicParameters();
+
+        // UIDs compare bytewise on both databases, as in WorklistRepository (PostgreSQL's locale would otherwise decide ties)
+        var uid = _database.Dialect == SqlDialect.Postgres ? "w.study_instance_uid COLLATE \"C\"" : "w.study_instance_uid";
         if (query.Modality is { Length: > 0 } modality)
         {
             where.Add("w.modality = @modality");
@@ -312,7 +334,8 @@ public sealed class ClaimStore : IPriorityOverrides
 
         if (query.After is { } after)
         {
-            where.Add("(w.priority_score < @cs OR (w.priority_score = @cs AND (w.received_at > @cr OR (w.received_at = @cr AND w.study_instance_uid > @cu))))");
+            // the leading bound is implied by the OR chain: it lets the index scan start at the cursor
+            where.Add($"w.priority_score <= @cs AND (w.priority_score < @cs OR (w.priority_score = @cs AND (w.received_at > @cr OR (w.received_at = @cr AND {uid} > @cu))))");
             p.Add("cs", after.Score);
             p.Add("cr", T(after.ReceivedAt));
             p.Add("cu", after.StudyInstanceUid);
@@ -320,7 +343,7 @@ public sealed class ClaimStore : IPriorityOverrides
 
         p.Add("limit", query.Limit);
         var sql = PageSelect + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")
-            + " ORDER BY w.priority_score DESC, w.received_at ASC, w.study_instance_uid ASC LIMIT @limit";
+            + $" ORDER BY w.priority_score DESC, w.received_at ASC, {uid} ASC LIMIT @limit";
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<PageRow>(new CommandDefinition(sql, p, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => new WorklistEntry(r.ToItem(), r.ClaimedBy is null && r.CompletedAt is null ? null

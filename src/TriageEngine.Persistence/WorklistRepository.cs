@@ -75,6 +75,24 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
     /// <summary>Membership in a list parameter: Npgsql sends arrays natively (= ANY), Dapper expands lists for SQLite (IN).</summary>
     private string In(string column, string parameter) => _database.Dialect == SqlDialect.Postgres ? $"{column} = ANY(@{parameter})" : $"{column} IN @{parameter}";
 
+    /// <summary>
+    /// A filter on a worklist column: one value as an equality, so the index with the column in front of the reading
+    /// order returns the page in order (PostgreSQL cannot use that order for = ANY), several as <see cref="In"/>.
+    /// </summary>
+    private void Filter(List<string> where, DynamicParameters p, string column, string parameter, string[] values)
+    {
+        if (values.Length == 1)
+        {
+            where.Add($"{column} = @{parameter}");
+            p.Add(parameter, values[0]);
+        }
+        else
+        {
+            where.Add(In(column, parameter));
+            p.Add(parameter, values);
+        }
+    }
+
     private string OrderBy => $" ORDER BY w.priority_score DESC, w.received_at ASC, {Uid} ASC";
 
     public async Task<WorklistItem?> GetAsync(string studyInstanceUid, CancellationToken cancellationToken)
@@ -108,26 +126,22 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
 
         if (query.Modalities.Count > 0)
         {
-            where.Add(In("w.modality", "modalities"));
-            p.Add("modalities", query.Modalities.Select(m => m.ToUpperInvariant()).ToArray());
+            Filter(where, p, "w.modality", "modalities", query.Modalities.Select(m => m.ToUpperInvariant()).Distinct(StringComparer.Ordinal).ToArray());
         }
 
         if (query.Statuses.Count > 0)
         {
-            where.Add(In("w.status", "statuses"));
-            p.Add("statuses", query.Statuses.Select(x => x.ToString()).ToArray());
+            Filter(where, p, "w.status", "statuses", query.Statuses.Select(x => x.ToString()).Distinct(StringComparer.Ordinal).ToArray());
         }
 
         if (query.PriorityClasses.Count > 0)
         {
-            where.Add(In("w.priority_class", "classes"));
-            p.Add("classes", query.PriorityClasses.Select(x => x.ToString()).ToArray());
+            Filter(where, p, "w.priority_class", "classes", query.PriorityClasses.Select(x => x.ToString()).Distinct(StringComparer.Ordinal).ToArray());
         }
 
         if (query.Sites.Count > 0)
         {
-            where.Add(In("w.site", "sites"));
-            p.Add("sites", query.Sites.ToArray());
+            Filter(where, p, "w.site", "sites", query.Sites.Distinct(StringComparer.Ordinal).ToArray());
         }
 
         if (query.Groups.Count > 0)
@@ -138,7 +152,9 @@ public sealed class WorklistRepository : IWorklistRepository, IReadingWorklist
 
         if (query.After is { } after)
         {
-            where.Add($"(w.priority_score < @afterScore OR (w.priority_score = @afterScore AND (w.received_at > @afterReceived OR (w.received_at = @afterReceived AND {Uid} > @afterUid))))");
+            // the leading bound on the score is implied by the OR chain; it is there so the index scan starts at the
+            // cursor instead of walking (and discarding) every row before it
+            where.Add($"w.priority_score <= @afterScore AND (w.priority_score < @afterScore OR (w.priority_score = @afterScore AND (w.received_at > @afterReceived OR (w.received_at = @afterReceived AND {Uid} > @afterUid))))");
             p.Add("afterScore", after.Score);
             p.Add("afterReceived", Timestamp(after.ReceivedAt));
             p.Add("afterUid", after.StudyInstanceUid);

@@ -12,15 +12,24 @@ public sealed record ServiceLevelTarget
     public string? Modality { get; init; }
     public OrderPriority? OrderPriority { get; init; }
     public PatientClass? PatientClass { get; init; }
+
+    /// <summary>
+    /// The priority class the study ends in (after AI flags and a manual override): e.g. a 15-minute target for
+    /// CRITICAL makes an AI-flagged study due at once, ahead of everything with a later deadline.
+    /// </summary>
+    public PriorityClass? Class { get; init; }
+
     public double Minutes { get; init; }
 
     /// <summary>How many fields are set (more is more specific).</summary>
-    public int Specificity => (Site is null ? 0 : 1) + (Modality is null ? 0 : 1) + (OrderPriority is null ? 0 : 1) + (PatientClass is null ? 0 : 1);
+    public int Specificity => (Site is null ? 0 : 1) + (Modality is null ? 0 : 1) + (OrderPriority is null ? 0 : 1) + (PatientClass is null ? 0 : 1) + (Class is null ? 0 : 1);
 
-    public bool Matches(StudyForTriage study)
+    /// <summary>Whether the target applies to the study when it ends in <paramref name="priorityClass"/>.</summary>
+    public bool Matches(StudyForTriage study, PriorityClass priorityClass)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return (Site is null || string.Equals(Site, study.Site, StringComparison.OrdinalIgnoreCase))
+        return (Class is null || Class == priorityClass)
+            && (Site is null || string.Equals(Site, study.Site, StringComparison.OrdinalIgnoreCase))
             && (Modality is null || string.Equals(Modality, study.Modality, StringComparison.OrdinalIgnoreCase))
             && (OrderPriority is null || OrderPriority == study.OrderPriority)
             && (PatientClass is null || PatientClass == study.PatientClass);
@@ -125,9 +134,42 @@ public sealed class PriorityPolicy
     public double TargetMinutes(StudyForTriage study)
     {
         ArgumentNullException.ThrowIfNull(study);
+        return TargetMinutes(study, ClassOf(study));
+    }
+
+    /// <summary>The class the study ends in: its order's, raised by AI flags (never lowered), replaced by an override.</summary>
+    public static PriorityClass ClassOf(StudyForTriage study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        if (study.Override is { } manual)
+        {
+            return manual.Class;
+        }
+
+        var cls = BaseClass(study.OrderPriority, study.PatientClass);
+        foreach (var f in study.Findings)
+        {
+            if (f.Flagged && AiClass(f.Criticality) < cls)
+            {
+                cls = AiClass(f.Criticality);
+            }
+        }
+
+        return cls;
+    }
+
+    private static PriorityClass AiClass(string criticality) => criticality switch
+    {
+        "critical" => PriorityClass.Critical,
+        "urgent" => PriorityClass.Urgent,
+        _ => PriorityClass.Routine,
+    };
+
+    private double TargetMinutes(StudyForTriage study, PriorityClass cls)
+    {
         foreach (var level in _levels)
         {
-            if (level.Matches(study))
+            if (level.Matches(study, cls))
             {
                 return level.Minutes;
             }
@@ -177,12 +219,7 @@ public sealed class PriorityPolicy
             {
                 // evidence counts only at or above the operating point: below it the score does not rank studies
                 evidence = Math.Max(evidence, Math.Clamp(f.Score, 0, 1) * 100);
-                var aiClass = f.Criticality switch
-                {
-                    "critical" => PriorityClass.Critical,
-                    "urgent" => PriorityClass.Urgent,
-                    _ => PriorityClass.Routine,
-                };
+                var aiClass = AiClass(f.Criticality);
                 if (aiClass < cls)
                 {
                     cls = aiClass; // a flag only ever raises the class
@@ -219,7 +256,7 @@ public sealed class PriorityPolicy
         }
 
         var waited = Math.Max(0, (now - study.ReceivedAt).TotalMinutes);
-        var target = TargetMinutes(study);
+        var target = TargetMinutes(study, cls);
         var dueAfter = _options.DeadlineRescue ? Math.Min(target, _options.MaxWaitMinutes) : target;
         var lead = Math.Min(dueAfter, Math.Clamp(_options.DueLeadFraction * dueAfter, _options.MinDueLeadMinutes, _options.MaxDueLeadMinutes));
         var slack = dueAfter - waited;

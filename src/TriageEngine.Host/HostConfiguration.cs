@@ -2,6 +2,7 @@ using System.Collections;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using TriageEngine.Host.Cli;
+using TriageEngine.Domain;
 
 namespace TriageEngine.Host;
 
@@ -60,6 +61,22 @@ public static class HostConfiguration
         catch (InvalidOperationException ex)
         {
             throw new CliException(ExitCodes.Usage, "invalid configuration: " + (ex.InnerException?.Message ?? ex.Message));
+        }
+
+        // a configured list of service-level targets replaces the defaults (the binder would append to them)
+        var levels = configuration.GetSection(TriageOptions.Section).GetSection("Policy").GetSection(nameof(PriorityPolicyOptions.ServiceLevels));
+        if (levels.Exists())
+        {
+            options = options with { Policy = options.Policy with { ServiceLevels = levels.Get<List<ServiceLevelTarget>>() ?? [] } };
+        }
+
+        try
+        {
+            _ = new PriorityPolicy(options.Policy);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException(ExitCodes.Usage, "invalid configuration (Triage:Policy): " + ex.Message);
         }
 
         Validate(options);

@@ -25,6 +25,9 @@ public sealed record TriageOptions
     /// <summary>Audit trail anchoring.</summary>
     public AuditOptions Audit { get; init; } = new();
 
+    /// <summary>The priority policy's settings (section Triage:Policy): aging cap, service-level targets, lead times.</summary>
+    public TriageEngine.Domain.PriorityPolicyOptions Policy { get; init; } = new();
+
     /// <summary>HL7 destinations for priority changes and AI results.</summary>
     public TriageEngine.Application.Outbound.Hl7OutboundOptions Hl7Outbound { get; init; } = new();
 

@@ -84,6 +84,41 @@ public class PriorityPolicyTests
         Assert.Equal(a.Score, b.Score);
         Assert.Equal(a.Reasons, b.Reasons);
     }
+
+    private static PriorityPolicy ClassTargets() => new(new PriorityPolicyOptions
+    {
+        MaxWaitMinutes = 45,
+        ServiceLevels = [new() { Class = PriorityClass.Critical, Minutes = 20 }, .. PriorityPolicyOptions.DefaultServiceLevels],
+    });
+
+    [Fact]
+    public void TargetMinutes_ClassLevel_AppliesToTheClassTheStudyEndsIn()
+    {
+        var policy = ClassTargets();
+
+        Assert.Equal(20, policy.TargetMinutes(Study(OrderPriority.Routine, 0, Finding(0.9))));
+        Assert.Equal(240, policy.TargetMinutes(Study(OrderPriority.Routine, 0, Finding(0.4)))); // below the threshold: not flagged
+        var demoted = Study(OrderPriority.Routine, 0, Finding(0.9)) with { Override = new ManualOverride(PriorityClass.Routine, "dr.lead", "artefact") };
+        Assert.Equal(240, policy.TargetMinutes(demoted));
+    }
+
+    [Fact]
+    public void Decide_CriticalClassTarget_EarliestDeadlineAmongDueStudies()
+    {
+        // cap 45 min, lead 15 min: routine studies are due from 30 min; a CRITICAL flag (20 min target) from 5 min
+        var policy = ClassTargets();
+        var flaggedNow = policy.Decide(Study(OrderPriority.Routine, 0, Finding(0.9)), s_now);
+        var flagged6 = policy.Decide(Study(OrderPriority.Routine, 6, Finding(0.9)), s_now); // 14 min left
+        var routine40 = policy.Decide(Study(OrderPriority.Routine, 40), s_now); // 5 min left
+        var routine30 = policy.Decide(Study(OrderPriority.Routine, 30), s_now); // 15 min left
+        var routine10 = policy.Decide(Study(OrderPriority.Routine, 10), s_now); // slack: not due
+
+        Assert.True(flaggedNow.Score > routine10.Score, "a flag passes studies with slack");
+        Assert.Contains(flagged6.Reasons, r => r.StartsWith("due: 14 min left of the 20-min target", StringComparison.Ordinal));
+        Assert.True(routine40.Score > flagged6.Score, "an earlier deadline is read first");
+        Assert.True(flagged6.Score > routine30.Score, "the flag's deadline is earlier");
+        Assert.Equal(PriorityClass.Critical, flagged6.PriorityClass);
+    }
 }
 
 public class WorklistOrderTests

@@ -86,7 +86,7 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IInboundMessageStore>(sp => sp.GetRequiredService<OrderStore>());
         builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp =>
             ModelRegistry.Load(HostConfiguration.ResolveModelsPath(options), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry")));
-        builder.Services.AddSingleton(new PriorityPolicy());
+        builder.Services.AddSingleton(new PriorityPolicy(options.Policy));
         builder.Services.AddSingleton(options.Inference);
         builder.Services.AddSingleton(options.Pipeline);
         builder.Services.AddSingleton<TriageService>();

@@ -62,7 +62,7 @@ public static class RunCommand
             var logger = loggerFactory.CreateLogger("TriageEngine.Run");
             var modelsPath = HostConfiguration.ResolveModelsPath(options);
             var definitions = ModelRegistry.Load(modelsPath, loggerFactory.CreateLogger("TriageEngine.Inference.ModelRegistry"));
-            using var triage = new TriageService(definitions, options.Inference, new PriorityPolicy(), loggerFactory.CreateLogger<TriageService>());
+            using var triage = new TriageService(definitions, options.Inference, new PriorityPolicy(options.Policy), loggerFactory.CreateLogger<TriageService>());
 
             IWorklistRepository? repository = null;
             if (parse.GetValue(data) is { } dataPath)

@@ -28,7 +28,7 @@ public class SimulatorTests
         var scenario = Overnight();
         var arrivals = scenario.LoadArrivals(3);
         var inputs = Simulator.ToTriageInputs(scenario, arrivals, 3);
-        var engine = new PriorityPolicy(); // what `triage run` constructs
+        var engine = new PriorityPolicy(scenario.Policy); // what `triage serve` constructs from the same options (Triage:Policy)
         var configured = SimulationPolicy.Create("configured", scenario);
         var now = scenario.Start.AddHours(3);
         var queue = Enumerable.Range(0, inputs.Length).Where(i => inputs[i].ReceivedAt <= now).ToList();
@@ -58,7 +58,7 @@ public class SimulatorTests
         var scenario = Overnight();
         var arrivals = scenario.LoadArrivals(5);
         var inputs = Simulator.ToTriageInputs(scenario, arrivals, 5);
-        var engine = new PriorityPolicy();
+        var engine = new PriorityPolicy(scenario.Policy);
         var picks = 0;
         var run = Simulator.Run(scenario, arrivals, inputs, SimulationPolicy.Create("configured", scenario), 5, onPick: pick =>
         {
@@ -163,16 +163,33 @@ public class SimulatorTests
     }
 
     [Fact]
-    public void Overnight_ConfiguredBeatsFifo_OnStatAndEdTails_AndMisses()
+    public void Overnight_ConfiguredBeatsFifo_OnStatTail_AndStatAndEdMisses()
     {
         var result = SimulationReport.Simulate(Overnight(), ["fifo", "configured"], 1, 10);
         var fifo = result.Policies[0].Across;
         var configured = result.Policies[1].Across;
 
+        Assert.True(configured["STAT.p99"].Mean < fifo["STAT.p99"].Mean);
         foreach (var cls in new[] { "STAT", "ED" })
         {
-            Assert.True(configured[cls + ".p99"].Mean < fifo[cls + ".p99"].Mean, cls);
             Assert.True(configured[cls + ".breaches"].Mean < fifo[cls + ".breaches"].Mean, cls);
+        }
+    }
+
+    [Fact]
+    public void Overnight_Acceptance_NoGroupsTailMoreThanTenPercentAboveFifo()
+    {
+        // p99 wait per group, averaged over 100 nights (each night's p99 of a 30-study group is close to its maximum,
+        // so one night says little; the nights are paired: both policies see the same arrivals and AI output)
+        var result = SimulationReport.Simulate(Overnight(), ["fifo", "configured"], 1, 100);
+        var fifo = result.Policies[0].Across;
+        var configured = result.Policies[1].Across;
+
+        foreach (var group in new[] { "others", "STAT", "ED", "inpatient", "outpatient" })
+        {
+            var f = fifo[group + ".p99"].Mean;
+            var c = configured[group + ".p99"].Mean;
+            Assert.True(c <= 1.10 * f, $"{group}: p99 {c:0.0} min with configured vs {f:0.0} min with fifo");
         }
     }
 

@@ -194,6 +194,23 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void VersusFifo_Report_SaysHowMuchSoonerAndTheWorstGroup()
+    {
+        var result = SimulationReport.Simulate(Overnight(), ["fifo", "configured"], 1, 5);
+        var fifo = result.Policies[0].Across;
+        var configured = result.Policies[1].Across;
+        var sooner = 1 - (configured["critical.median"].Mean / fifo["critical.median"].Mean);
+        var worst = new[] { "STAT", "ED", "inpatient", "outpatient" }.MaxBy(g => configured[g + ".p99"].Mean / fifo[g + ".p99"].Mean)!;
+
+        var line = Assert.Single(SimulationReport.VersusFifo(result), l => l.TrimStart().StartsWith("configured", StringComparison.Ordinal));
+
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"({sooner:0%} sooner)"), line, StringComparison.Ordinal);
+        Assert.Contains("worst group " + worst + " ", line, StringComparison.Ordinal);
+        Assert.Contains(line, SimulationReport.Table(result), StringComparison.Ordinal);
+        Assert.Empty(SimulationReport.VersusFifo(SimulationReport.Simulate(Overnight(), ["configured"], 1, 1)));
+    }
+
+    [Fact]
     public void Naive_StarvesRoutineStudies_TheAgingCapBoundsThem()
     {
         var result = SimulationReport.Simulate(Overnight(), ["naive", "configured"], 1, 10);

@@ -53,6 +53,7 @@ public static partial class ServeApp
         ApiSecurity.Add(builder.Services, options, auth);
         builder.Services.AddSingleton(auth);
         builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails(); // a body that does not bind (bad JSON, wrong types) is answered 400 with ProblemDetails
         if (auth.CorsOrigins.Count > 0)
         {
             builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. auth.CorsOrigins]).WithHeaders("X-Api-Key", "Authorization", "Content-Type").WithMethods("GET", "POST")));
@@ -160,6 +161,8 @@ public static partial class ServeApp
         {
             LogApiOpen(logger);
         }
+
+        app.UseStatusCodePages(); // an error answered without a body (a request body that does not bind) gets ProblemDetails
 
         if (auth.CorsOrigins.Count > 0)
         {

@@ -111,6 +111,8 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IOutboxStore>(sp => new MeteredOutboxStore(sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<TriageEngine.Domain.Audit.IAuditLog>(_ => new AuditLogRepository(database));
         builder.Services.AddSingleton<IWorklistChangeSink, TriageEngine.Application.Audit.AuditSink>();
+        builder.Services.AddSingleton(sp => new ConfigurationAudit(sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.ConfigurationAudit")));
         builder.Services.AddSingleton(sp => new Hl7Outbox(sp.GetRequiredService<Hl7OutboundOptions>(), sp.GetRequiredService<IOutboxStore>(),
             sp.GetRequiredService<IOrderStore>(), sp.GetRequiredService<ILogger<Hl7Outbox>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>()));
@@ -157,6 +159,11 @@ public static partial class ServeApp
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.Serve");
+
+        // configuration changes into the audit log: the models as loaded, and the effective configuration when it differs from the last recorded
+        var configurationAudit = app.Services.GetRequiredService<ConfigurationAudit>();
+        await configurationAudit.RecordModelsAsync(app.Services.GetRequiredService<IReadOnlyList<ModelDefinition>>(), "loaded at start-up", cancellationToken).ConfigureAwait(false);
+        await configurationAudit.RecordConfigurationAsync(ConfigurationAudit.Effective(options, configuration), cancellationToken).ConfigureAwait(false);
         if (ApiSecurity.IsOpen(options, auth))
         {
             LogApiOpen(logger);

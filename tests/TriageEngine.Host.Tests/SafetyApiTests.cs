@@ -199,3 +199,38 @@ public sealed class SafetyApiTests : IAsyncLifetime
         Assert.Empty(await Safety.ListDiscrepanciesAsync(false, CancellationToken.None));
     }
 }
+
+/// <summary>`triage safety review`: the disposition made on the command line is stored and audited like one made over the API.</summary>
+public sealed class SafetyReviewCliTests
+{
+    [Fact]
+    public async Task SafetyReview_Disposition_StoredAndAuditedWithReviewer_ChainVerifies()
+    {
+        var data = TestStudies.NewFolder("safety-cli");
+        var db = HostConfiguration.CreateDatabase(new TriageOptions { DataPath = data });
+        await db.MigrateAsync(CancellationToken.None);
+        var safety = new SafetyRepository(db);
+        var at = DateTimeOffset.UtcNow.AddHours(-1);
+        await safety.RecordStudyAsync(new SafetyStudy("ACC-CLI", "7.1.1", "default", "unknown", "CR", at), CancellationToken.None);
+        await safety.RecordAiResultAsync(new SafetyAiResult("ACC-CLI", "ptx", "1.0.0", "pneumothorax", 0.2, 0.5, "highSpecificity", false, null), CancellationToken.None);
+        await safety.RecordReportAsync(new FinalReport("ACC-CLI", "Small right apical pneumothorax.", [], "test", "F", at), CancellationToken.None);
+        var id = Assert.Single(await safety.ListDiscrepanciesAsync(true, CancellationToken.None)).Id;
+        (db as IDisposable)?.Dispose();
+
+        var r = await CliRunner.InProcessAsync("safety", "review", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", data,
+            "--disposition", "ModelError", "--by", "dr.qa", "--note", "missed, visible on the lateral");
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        var missing = await CliRunner.InProcessAsync("safety", "review", "999", "--data", data, "--disposition", "ModelError", "--by", "dr.qa");
+        Assert.NotEqual(0, missing.ExitCode);
+
+        var reopened = HostConfiguration.CreateDatabase(new TriageOptions { DataPath = data });
+        Assert.Equal(DiscrepancyDisposition.ModelError, (await new SafetyRepository(reopened).GetDiscrepancyAsync(id, CancellationToken.None))!.Disposition);
+        var audit = new AuditLogRepository(reopened);
+        var entry = Assert.Single(await audit.LatestOfKindAsync(TriageEngine.Domain.Audit.AuditKind.DiscrepancyReview, 10, CancellationToken.None));
+        Assert.Equal(("dr.qa", "ACC-CLI"), (entry.Actor, entry.AccessionNumber));
+        Assert.Contains("missed, visible on the lateral", entry.Payload, StringComparison.Ordinal);
+        var verify = await CliRunner.InProcessAsync("audit", "verify", "--data", data);
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+        (reopened as IDisposable)?.Dispose();
+    }
+}

@@ -48,7 +48,14 @@ public enum PatientClass
 /// </summary>
 public sealed record ManualOverride(PriorityClass Class, string By, string Reason, bool ReadNext = false);
 
-/// <summary>One model's verdict on a study.</summary>
+/// <summary>
+/// Where one model run on a study spent its time, in milliseconds: decoding the images and preprocessing them into tensors
+/// (each summed over the images, which are processed in parallel), running the model (the batches that carried the study's
+/// images; a batch shared with another study counts in full for each), and the wall-clock time of the whole run.
+/// </summary>
+public sealed record AiTimings(double DecodeMs, double PreprocessMs, double InferenceMs, double TotalMs);
+
+/// <summary>One model's verdict on a study; <paramref name="Timings"/>: what the run measured (null for results from before it was recorded).</summary>
 public sealed record AiFinding(
     string Model,
     string ModelVersion,
@@ -60,6 +67,7 @@ public sealed record AiFinding(
     bool Flagged,
     string Provider,
     int ImagesScored,
+    AiTimings? Timings = null,
     AiKeyImage? KeyImage = null);
 
 /// <summary>The image that scored highest for a finding (the study's key image for it): where the UI shows the heat map.</summary>

@@ -33,9 +33,16 @@ public sealed class SafetySink(SafetyRepository repository, IReadOnlyList<ModelD
         await repository.RecordStudyAsync(new SafetyStudy(after.AccessionNumber, after.StudyInstanceUid, "default", "unknown", after.Modality, after.ReceivedAt), cancellationToken).ConfigureAwait(false);
         foreach (var f in after.Findings)
         {
-            var label = models.FirstOrDefault(m => m.Id == f.Model)?.Manifest?.Output.Labels.FirstOrDefault() ?? f.Finding;
+            var label = FindingName(models, f.Model, f.Finding);
             await repository.RecordAiResultAsync(new SafetyAiResult(after.AccessionNumber, f.Model, f.ModelVersion, label, f.Score, f.Threshold, f.OperatingPoint, f.Flagged,
                 f.Flagged ? now : null), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The name the metrics know a model's finding by: the model's output label (what the report extractor uses), else the finding's own name.</summary>
+    public static string FindingName(IReadOnlyList<ModelDefinition> models, string model, string finding)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        return models.FirstOrDefault(m => m.Id == model)?.Manifest?.Output.Labels.FirstOrDefault() ?? finding;
     }
 }

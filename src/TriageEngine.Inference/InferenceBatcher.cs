@@ -17,6 +17,12 @@ public interface IBatchRunner
     void RunBatch(float[] batch, int count, Span<float> scores);
 }
 
+/// <summary>
+/// One image's score with the batch it ran in: the batch's number (per batcher, from 1), its model run time in milliseconds
+/// and its size, and how long the image waited in the queue before its batch started.
+/// </summary>
+public readonly record struct InferenceResult(float Score, long Batch, double BatchMs, int BatchSize, double QueuedMs);
+
 /// <summary>Request priorities: higher runs first.</summary>
 public static class InferencePriority
 {
@@ -88,7 +94,13 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
     public event EventHandler<int>? BatchCompleted;
 
     /// <summary>Queues one tensor; completes with its score.</summary>
-    public Task<float> SubmitAsync(ReadOnlyMemory<float> tensor, int priority = InferencePriority.Routine, CancellationToken cancellationToken = default)
+    public Task<float> SubmitAsync(ReadOnlyMemory<float> tensor, int priority = InferencePriority.Routine, CancellationToken cancellationToken = default) =>
+        ScoreOf(SubmitTimedAsync(tensor, priority, cancellationToken)); // a wrong tensor length still throws here, not in the task
+
+    private static async Task<float> ScoreOf(Task<InferenceResult> result) => (await result.ConfigureAwait(false)).Score;
+
+    /// <summary>Queues one tensor; completes with its score and the timing of the batch it ran in.</summary>
+    public Task<InferenceResult> SubmitTimedAsync(ReadOnlyMemory<float> tensor, int priority = InferencePriority.Routine, CancellationToken cancellationToken = default)
     {
         if (tensor.Length != _runner.ItemLength)
         {
@@ -105,7 +117,7 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
         return AwaitAsync(request, cancellationToken);
     }
 
-    private async Task<float> AwaitAsync(Request request, CancellationToken cancellationToken)
+    private async Task<InferenceResult> AwaitAsync(Request request, CancellationToken cancellationToken)
     {
         try
         {
@@ -218,6 +230,7 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
         }
 
         var start = Stopwatch.GetTimestamp();
+        var batchNumber = Interlocked.Read(ref _batchesRun) + 1;
         try
         {
             _runner.RunBatch(_batch, taken.Count, _scores);
@@ -235,11 +248,13 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
         }
 #pragma warning restore CA1031
 
-        InferenceMetrics.BatchRun(_runner.ModelId, _runner.Provider, taken.Count, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        var batchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        InferenceMetrics.BatchRun(_runner.ModelId, _runner.Provider, taken.Count, batchMs);
         Interlocked.Increment(ref _batchesRun);
         for (var i = 0; i < taken.Count; i++)
         {
-            taken[i].Completion.TrySetResult(_scores[i]);
+            var queued = Stopwatch.GetElapsedTime(taken[i].Arrival, start).TotalMilliseconds;
+            taken[i].Completion.TrySetResult(new InferenceResult(_scores[i], batchNumber, batchMs, taken.Count, queued));
         }
 
         BatchCompleted?.Invoke(this, taken.Count);
@@ -270,7 +285,7 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 
         public long Arrival { get; } = arrival;
 
-        public TaskCompletionSource<float> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<InferenceResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool IsAbandoned => Volatile.Read(ref _abandoned) != 0;
 

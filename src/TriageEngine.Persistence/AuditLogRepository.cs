@@ -71,6 +71,14 @@ public sealed class AuditLogRepository : IAuditLog
         return await ReadAsync(connection, fromSequence, limit, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<AuditEntry>> LatestOfKindAsync(AuditKind kind, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<EntryRow>(new CommandDefinition(
+            SelectColumns + " WHERE kind = @kind ORDER BY seq DESC LIMIT @limit", new { kind = AuditKinds.Name(kind), limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return [.. rows.Select(r => r.ToEntry())];
+    }
+
     private static async Task<IReadOnlyList<AuditEntry>> ReadAsync(DbConnection connection, long fromSequence, int limit, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<EntryRow>(new CommandDefinition(

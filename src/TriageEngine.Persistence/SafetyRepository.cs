@@ -128,6 +128,14 @@ public sealed class SafetyRepository
         return [.. rows.Select(r => r.ToDomain())];
     }
 
+    /// <summary>One entry of the queue by id (pending or reviewed); null when there is none.</summary>
+    public async Task<Discrepancy?> GetDiscrepancyAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var c = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var row = await c.QuerySingleOrDefaultAsync<DiscrepancyRow>(new CommandDefinition(DiscrepancySelect + " WHERE id = @id", new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToDomain();
+    }
+
     /// <summary>A reviewer's disposition; false when there is no such entry.</summary>
     public async Task<bool> ReviewAsync(long id, DiscrepancyDisposition disposition, string reviewer, string? note, CancellationToken cancellationToken)
     {

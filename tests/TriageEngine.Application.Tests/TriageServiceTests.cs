@@ -42,6 +42,29 @@ public class TriageServiceTests
     }
 
     [Fact]
+    public void Triage_ScoredStudy_RecordsMeasuredDecodePreprocessAndInferenceTimes()
+    {
+        var dir = TestStudies.NewFolder("studies");
+        for (var i = 0; i < 4; i++)
+        {
+            TestStudies.WriteImage(dir, "1.2.5", "1.2.5.1", $"1.2.5.1.{i}", "OT", 100, bodyPart: "CHEST");
+        }
+
+        using var service = Service(TestStudies.ModelsFolder(TestStudies.Manifest()));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var item = service.Triage(Assert.Single(StudyCatalog.Scan([dir]).Studies), s_now, s_now);
+        var elapsed = sw.Elapsed.TotalMilliseconds;
+
+        var t = Assert.Single(item.Findings).Timings;
+        Assert.NotNull(t);
+        Assert.True(t.DecodeMs > 0, $"decode {t.DecodeMs} ms");
+        Assert.True(t.PreprocessMs > 0, $"preprocess {t.PreprocessMs} ms");
+        Assert.True(t.InferenceMs > 0, $"inference {t.InferenceMs} ms");
+        Assert.True(t.InferenceMs <= t.TotalMs, $"inference {t.InferenceMs} ms within the run's {t.TotalMs} ms");
+        Assert.True(t.TotalMs <= elapsed, $"the run's {t.TotalMs} ms within the call's {elapsed} ms");
+    }
+
+    [Fact]
     public void Triage_DarkStudyMatchedByDescription_NotFlaggedRoutine()
     {
         var dir = TestStudies.NewFolder("studies");

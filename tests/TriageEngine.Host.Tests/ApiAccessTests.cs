@@ -95,6 +95,20 @@ public sealed class ApiServer : IAsyncDisposable
         return (uid, series, sop);
     }
 
+    /// <summary>
+    /// Puts a seeded study under monitoring with a flagged AI result for pneumothorax, then a final report that says there is none:
+    /// an AI-positive, report-negative entry in the review queue. Returns its id.
+    /// </summary>
+    public async Task<long> SeedDiscrepancyAsync(string study)
+    {
+        var safety = App.Services.GetRequiredService<TriageEngine.Persistence.SafetyRepository>();
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await safety.RecordStudyAsync(new TriageEngine.Persistence.SafetyStudy("ACC" + study, study, "default", "unknown", "OT", at), CancellationToken.None);
+        await safety.RecordAiResultAsync(new TriageEngine.Persistence.SafetyAiResult("ACC" + study, "bright-test", "1.0.0", "pneumothorax", 0.91, 0.5, "high-sensitivity", true, at), CancellationToken.None);
+        await safety.RecordReportAsync(new TriageEngine.Domain.Safety.FinalReport("ACC" + study, "No pneumothorax. Lungs are clear.", [], "test", "F", at.AddMinutes(1)), CancellationToken.None);
+        return (await safety.ListDiscrepanciesAsync(true, CancellationToken.None)).Single(d => d.StudyInstanceUid == study).Id;
+    }
+
     public static string Token(string subject, string? role, DateTimeOffset? expires = null, string key = JwtKey)
     {
         var claims = new List<Claim> { new("sub", subject) };
@@ -225,10 +239,15 @@ public sealed class ApiAccessTests : IAsyncLifetime
         { "GET", "/api/v1/operations", "lead", "reader", 200 },
         { "GET", "/api/v1/hl7/outbox", "integrator", "reader", 200 },
         { "GET", "/api/v1/safety/report", "safety", "reader", 200 },
+        { "GET", "/api/v1/safety/discrepancies", "safety", "reader", 200 },
+        { "POST", "/api/v1/safety/discrepancies/{id}/disposition", "safety", "lead", 200 },
+        { "POST", "/api/v1/reports", "integrator", "safety", 200 },
     };
 
-    private static object? Body(string template) => template switch
+    private static object? Body(string template, string study) => template switch
     {
+        var t when t.EndsWith("/disposition", StringComparison.Ordinal) => new { disposition = "modelError", comment = "missed on the apical view" },
+        "/api/v1/reports" => new { accessionNumber = "ACC" + study, text = "FINDINGS: Small left apical pneumothorax.", status = "final" },
         var t when t.EndsWith("/feedback", StringComparison.Ordinal) && t.Contains("{study}", StringComparison.Ordinal) => new { model = "bright-test", finding = "brightness", agree = true, present = true, comment = "bleed confirmed" },
         var t when t.EndsWith("/priority", StringComparison.Ordinal) => new { priorityClass = "critical", reason = "clinical call from the ED", readNext = false },
         _ => null,
@@ -241,6 +260,11 @@ public sealed class ApiAccessTests : IAsyncLifetime
         var s = _server!;
         var (study, series, sop) = await s.SeedStudyAsync("1.9." + Math.Abs(template.GetHashCode(StringComparison.Ordinal)) % 100000);
         var path = template.Replace("{study}", study, StringComparison.Ordinal).Replace("{series}", series, StringComparison.Ordinal).Replace("{sop}", sop, StringComparison.Ordinal);
+        if (template.Contains("{id}", StringComparison.Ordinal))
+        {
+            path = path.Replace("{id}", (await s.SeedDiscrepancyAsync(study)).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        }
+
         var m = new HttpMethod(method);
         if (template.EndsWith("/release", StringComparison.Ordinal) || template.EndsWith("/complete", StringComparison.Ordinal))
         {
@@ -248,23 +272,23 @@ public sealed class ApiAccessTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
         }
 
-        using (var none = await s.SendAsync(m, path, null, Body(template)))
+        using (var none = await s.SendAsync(m, path, null, Body(template, study)))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
             Assert.Equal("application/problem+json", none.Content.Headers.ContentType?.MediaType);
         }
 
-        using (var bad = await s.SendAsync(m, path, "not-a-key-of-this-server", Body(template)))
+        using (var bad = await s.SendAsync(m, path, "not-a-key-of-this-server", Body(template, study)))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, bad.StatusCode);
         }
 
-        using (var wrong = await s.SendAsync(m, path, ApiServer.Key(denied), Body(template)))
+        using (var wrong = await s.SendAsync(m, path, ApiServer.Key(denied), Body(template, study)))
         {
             Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
         }
 
-        using var ok = await s.SendAsync(m, path, ApiServer.Key(allowed), Body(template));
+        using var ok = await s.SendAsync(m, path, ApiServer.Key(allowed), Body(template, study));
         Assert.Equal(success, (int)ok.StatusCode);
         if (template.EndsWith("/rendered", StringComparison.Ordinal))
         {

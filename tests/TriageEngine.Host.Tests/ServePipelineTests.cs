@@ -95,6 +95,19 @@ public sealed class ServePipelineTests : IAsyncLifetime
         AssertPositivesFirst(items);
         Assert.All(items.Where(i => i.GetProperty("findings").GetArrayLength() > 0), i => Assert.Equal("triaged", i.GetProperty("status").GetString()));
 
+        // each AI result in the audit trail carries the times the run measured, not zeros
+        var audit = (TriageEngine.Domain.Audit.IAuditLog)_app!.Services.GetService(typeof(TriageEngine.Domain.Audit.IAuditLog))!;
+        var aiResults = (await audit.ReadAsync(1, 10_000, CancellationToken.None)).Where(e => e.Kind == "ai_result").ToList();
+        Assert.NotEmpty(aiResults);
+        Assert.All(aiResults, e =>
+        {
+            using var payload = JsonDocument.Parse(e.Payload);
+            var t = payload.RootElement.GetProperty("timings");
+            double Ms(string name) => t.GetProperty(name).GetDouble();
+            Assert.True(Ms("decodeMs") > 0 && Ms("preprocessMs") > 0 && Ms("inferenceMs") > 0, e.Payload);
+            Assert.True(Ms("inferenceMs") <= Ms("totalMs"), e.Payload);
+        });
+
         // an order for the lowest study (no model applies) arrives with priority STAT: it moves above the routine ones
         var last = items[^1];
         var accession = last.GetProperty("accessionNumber").GetString()!;

@@ -131,4 +131,41 @@ public sealed class UiTests
         Assert.True(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the worklist scrolls sideways on a phone");
         await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "06-phone-worklist.png"), FullPage = true });
     }
+
+    [ChromiumFact]
+    public async Task Ui_SafetyView_DiscrepancyShownWithImage_ReportErrorButtonRecordsDisposition()
+    {
+        Directory.CreateDirectory(s_shots);
+        await using var s = await ApiServer.StartAsync();
+        var (study, _, _) = await s.SeedStudyAsync("6.1.1");
+        var id = await s.SeedDiscrepancyAsync(study);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+
+        // a lead sees the queue but not the disposition buttons
+        var lead = await browser.NewPageAsync();
+        await SignInAsync(lead, s.BaseAddress, ApiServer.Key("lead"));
+        await lead.GotoAsync(s.BaseAddress + "#safety");
+        await Assertions.Expect(lead.Locator("[data-testid=discrepancy]")).ToContainTextAsync("Review needs the safety role");
+        await Assertions.Expect(lead.Locator("[data-disposition]")).ToHaveCountAsync(0);
+
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        await SignInAsync(page, s.BaseAddress, ApiServer.Key("safety"));
+        await page.GotoAsync(s.BaseAddress + "#safety");
+        var card = page.Locator($"[data-testid=discrepancy][data-id='{id}']");
+        await Assertions.Expect(card.Locator("[data-testid=excerpt]")).ToContainTextAsync("No pneumothorax");
+        await Assertions.Expect(card).ToContainTextAsync("AI positive, reference negative");
+        await Assertions.Expect(card.Locator("img[data-loaded=true]")).ToHaveCountAsync(1);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "08-discrepancy-review.png"), FullPage = true });
+
+        await card.Locator("[data-comment]").FillAsync("apical pneumothorax on review");
+        await card.Locator("[data-disposition=reportError]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=dq-empty]")).ToBeVisibleAsync();
+
+        var reviewed = await ((TriageEngine.Persistence.SafetyRepository)s.App.Services.GetService(typeof(TriageEngine.Persistence.SafetyRepository))!).GetDiscrepancyAsync(id, CancellationToken.None);
+        Assert.Equal((TriageEngine.Domain.Safety.DiscrepancyDisposition.ReportError, "dr.safety", "apical pneumothorax on review"), (reviewed!.Disposition, reviewed.ReviewedBy, reviewed.Note));
+        var audit = (TriageEngine.Domain.Audit.IAuditLog)s.App.Services.GetService(typeof(TriageEngine.Domain.Audit.IAuditLog))!;
+        Assert.Contains(await audit.ReadAsync(1, 1000, CancellationToken.None), e => e.Kind == "discrepancy_review" && e.Actor == "dr.safety" && e.StudyInstanceUid == study);
+    }
 }

@@ -58,6 +58,30 @@ public class BatcherTests
     }
 
     [Fact]
+    public async Task SubmitTimed_HeldRunner_ReportsEachImagesBatchRunTimeAndQueueWait()
+    {
+        var runner = new RecordingRunner();
+        await using var b = new InferenceBatcher(runner, new BatcherOptions { MaxBatch = 8, MaxWait = TimeSpan.FromMilliseconds(20) });
+        runner.Gate.Reset();
+
+        var first = b.SubmitTimedAsync(Item(1));
+        Assert.True(runner.Entered.Wait(TimeSpan.FromSeconds(10)), "the first batch never reached the runner");
+        var queued = Enumerable.Range(2, 3).Select(i => b.SubmitTimedAsync(Item(i))).ToList();
+        await Task.Delay(150);
+        runner.Gate.Set();
+        var one = await first;
+        var rest = await Task.WhenAll(queued);
+
+        Assert.Equal(10f, one.Score);
+        Assert.Equal((1L, 1), (one.Batch, one.BatchSize));
+        Assert.True(one.BatchMs >= 140, $"the held batch ran {one.BatchMs} ms");
+        Assert.Equal([20f, 30f, 40f], rest.Select(r => r.Score));
+        Assert.All(rest, r => Assert.Equal((2L, 3), (r.Batch, r.BatchSize)));
+        Assert.All(rest, r => Assert.True(r.QueuedMs >= 140, $"queued {r.QueuedMs} ms behind the held batch"));
+        Assert.True(rest[0].BatchMs < one.BatchMs, "the second batch was not held");
+    }
+
+    [Fact]
     public async Task Submit_MoreThanMaxBatch_SplitsIntoFullBatches()
     {
         var runner = new RecordingRunner();

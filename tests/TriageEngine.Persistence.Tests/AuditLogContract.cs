@@ -40,6 +40,22 @@ internal static class AuditLogContract
         return entries;
     }
 
+    public static async Task LatestOfKind_NewestFirst_OnlyThatKind_Limited(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var log = new AuditLogRepository(db);
+        var written = await FillAsync(log);
+        var second = await log.AppendAsync(AuditRecord.ConfigurationChange("admin", new ConfigurationChangeAudit("model:ich-ct", null, "version 2.1.0", "added")), CancellationToken.None);
+        await log.AppendAsync(AuditRecord.Claim("dr.b", "1.2.4", "ACC2", new ClaimAudit("dr.b", false, null)), CancellationToken.None);
+
+        var latest = await log.LatestOfKindAsync(AuditKind.ConfigurationChange, 10, CancellationToken.None);
+        var one = await log.LatestOfKindAsync(AuditKind.ConfigurationChange, 1, CancellationToken.None);
+
+        Assert.Equal([second, written.Single(e => e.Kind == "configuration_change")], latest);
+        Assert.Equal([second], one);
+        Assert.Empty(await log.LatestOfKindAsync(AuditKind.DiscrepancyReview, 10, CancellationToken.None));
+    }
+
     public static async Task IntactChain_Verifies_AndReadsBackExactly(TriageDatabase db)
     {
         await db.MigrateAsync(CancellationToken.None);

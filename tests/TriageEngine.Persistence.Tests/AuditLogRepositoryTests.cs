@@ -8,6 +8,9 @@ public class SqliteAuditLogRepositoryTests
     public Task IntactChain_Verifies_AndReadsBackExactly() => AuditLogContract.IntactChain_Verifies_AndReadsBackExactly(Databases.NewSqlite());
 
     [Fact]
+    public Task LatestOfKind_NewestFirst_OnlyThatKind_Limited() => AuditLogContract.LatestOfKind_NewestFirst_OnlyThatKind_Limited(Databases.NewSqlite());
+
+    [Fact]
     public Task Update_Refused_AppendOnly() => AuditLogContract.Update_Refused_AppendOnly(Databases.NewSqlite());
 
     [Fact]
@@ -31,6 +34,13 @@ public class PostgresAuditLogRepositoryTests
     {
         using var db = await Databases.NewPostgresAsync();
         await AuditLogContract.IntactChain_Verifies_AndReadsBackExactly(db);
+    }
+
+    [PostgresFact]
+    public async Task LatestOfKind_NewestFirst_OnlyThatKind_Limited()
+    {
+        using var db = await Databases.NewPostgresAsync();
+        await AuditLogContract.LatestOfKind_NewestFirst_OnlyThatKind_Limited(db);
     }
 
     [PostgresFact]

@@ -44,7 +44,7 @@ public sealed partial class AuditSink : IWorklistChangeSink
                 var manifestSha = model is null ? "" : Sha256File(Path.Combine(model.Directory, "model.json"));
                 await _audit.AppendAsync(AuditRecord.AiResult(Actor, after.StudyInstanceUid, after.AccessionNumber, new AiResultAudit(
                     f.Model, f.ModelVersion, manifestSha, model?.Manifest?.Sha256 ?? "", f.OperatingPoint, f.Threshold,
-                    [new AuditFindingScore(f.Finding, f.Score, f.Flagged)], instances, f.Provider, new AuditTimings(0, 0, 0, 0))), cancellationToken).ConfigureAwait(false);
+                    [new AuditFindingScore(f.Finding, f.Score, f.Flagged)], instances, f.Provider, Timings(f.Timings))), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -54,6 +54,9 @@ public sealed partial class AuditSink : IWorklistChangeSink
                 PriorityDecisionAudit.From(first ? null : before.Priority, after.Priority)), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>What the run measured; a result without timings (stored before they were recorded) says zero.</summary>
+    private static AuditTimings Timings(AiTimings? t) => t is null ? new AuditTimings(0, 0, 0, 0) : new AuditTimings(t.DecodeMs, t.PreprocessMs, t.InferenceMs, t.TotalMs);
 
     /// <summary>The study's instances with the SHA-256 of their pixel data as stored.</summary>
     private async Task<IReadOnlyList<AuditInstance>> InstancesAsync(string studyInstanceUid, CancellationToken cancellationToken)

@@ -108,6 +108,7 @@ public sealed partial class TriageService : IDisposable
 
     private AiFinding Score(ModelDefinition model, ModelManifest manifest, IReadOnlyList<SeriesRef> series, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var session = _sessions.GetOrAdd(model.Id, _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
         var spec = ToSpec(manifest.Preprocessing);
         var itemLength = spec.TensorLength;
@@ -152,7 +153,9 @@ public sealed partial class TriageService : IDisposable
         var files = new ConcurrentDictionary<string, Lazy<DicomFile>>(StringComparer.Ordinal);
         var priority = InferencePriority.FromText(DicomFile.OpenHeader(inputs[0].Frames[0].Path).Dataset.GetString(new DicomTag(0x0040, 0x1003)));
         var batcher = session.Batcher;
-        var pending = new Task<float>[inputs.Count];
+        var pending = new Task<InferenceResult>[inputs.Count];
+        long decodeTicks = 0;
+        long preprocessTicks = 0;
 
         // producer: decode and preprocess in parallel, submitting each tensor as soon as it is ready, so the batcher
         // runs the model on earlier images (and other studies') while later ones are still being decoded
@@ -165,6 +168,7 @@ public sealed partial class TriageService : IDisposable
             }, i =>
             {
                 var input = inputs[i];
+                var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var image = SeriesVolume.Load(input, path => files.GetOrAdd(path, p => new Lazy<DicomFile>(() => DicomFile.Open(p))).Value);
                 foreach (var f in input.Frames)
                 {
@@ -174,9 +178,13 @@ public sealed partial class TriageService : IDisposable
                     }
                 }
 
+                var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var tensor = new float[itemLength];
                 ImagePreprocessor.ToTensor(image, spec, tensor);
-                pending[i] = batcher.SubmitAsync(tensor, priority, cancellationToken);
+                var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Interlocked.Add(ref decodeTicks, t1 - t0);
+                Interlocked.Add(ref preprocessTicks, t2 - t1);
+                pending[i] = batcher.SubmitTimedAsync(tensor, priority, cancellationToken);
             });
         }
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
@@ -185,7 +193,10 @@ public sealed partial class TriageService : IDisposable
         }
 
         var results = Task.WhenAll(pending).GetAwaiter().GetResult();
-        var scores = results.Select(r => (double)r).ToList();
+        var scores = results.Select(r => (double)r.Score).ToList();
+        var inferenceMs = results.DistinctBy(r => r.Batch).Sum(r => r.BatchMs);
+        var timings = new AiTimings(
+            Ms(decodeTicks), Ms(preprocessTicks), Math.Round(inferenceMs, 3), Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3));
         var studyScore = ScoreAggregation.Aggregate(manifest.Aggregation, scores);
         var top = 0;
         for (var i = 1; i < scores.Count; i++)
@@ -209,8 +220,11 @@ public sealed partial class TriageService : IDisposable
             studyScore >= threshold,
             session.Provider,
             scores.Count,
+            timings,
             key);
     }
+
+    private static double Ms(long stopwatchTicks) => Math.Round(stopwatchTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency, 3);
 
     public static PreprocessSpec ToSpec(PreprocessingManifest p) => p.ToSpec();
 

@@ -90,6 +90,9 @@ public sealed record AuditRecord(AuditKind Kind, string Actor, string? StudyInst
     public static AuditRecord ConfigurationChange(string actor, ConfigurationChangeAudit payload, DateTimeOffset? at = null) =>
         new(AuditKind.ConfigurationChange, actor, null, null, CanonicalJson.Serialize(payload), at);
 
+    public static AuditRecord ConfigurationSnapshot(string actor, ConfigurationSnapshotAudit payload, DateTimeOffset? at = null) =>
+        new(AuditKind.ConfigurationChange, actor, null, null, CanonicalJson.Serialize(payload), at);
+
     public static AuditRecord DiscrepancyReview(string actor, string? studyInstanceUid, string? accessionNumber, DiscrepancyReviewAudit payload, DateTimeOffset? at = null) =>
         new(AuditKind.DiscrepancyReview, actor, studyInstanceUid, accessionNumber, CanonicalJson.Serialize(payload), at);
 }

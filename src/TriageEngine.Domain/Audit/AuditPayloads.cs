@@ -56,6 +56,13 @@ public sealed record OutboundHl7Audit(string MessageType, string ControlId, stri
 /// <summary>A setting changed (thresholds, operating points, policy options, model enablement).</summary>
 public sealed record ConfigurationChangeAudit(string Setting, string? OldValue, string? NewValue, string? Reason);
 
+/// <summary>
+/// The effective configuration at start-up, recorded when it differs from the last one recorded: the SHA-256 of the canonical JSON
+/// of <paramref name="Values"/>, the previous snapshot's hash (null for the first), the keys added, removed or changed since it, and
+/// the values themselves with secrets (keys, passwords, tokens, connection strings, credentials in URLs) redacted.
+/// </summary>
+public sealed record ConfigurationSnapshotAudit(string Setting, string Sha256, string? PreviousSha256, IReadOnlyList<string> ChangedKeys, IReadOnlyDictionary<string, string?> Values);
+
 /// <summary>A safety reviewer's disposition of a discrepancy.</summary>
 public sealed record DiscrepancyReviewAudit(long DiscrepancyId, string Model, string Finding, string Disposition, string? Note);
 

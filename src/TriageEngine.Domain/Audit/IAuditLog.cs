@@ -15,6 +15,9 @@ public interface IAuditLog
     /// <summary>Entries recorded in [from, to), in sequence order.</summary>
     IAsyncEnumerable<AuditEntry> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
 
+    /// <summary>The latest entries of one kind, newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<AuditEntry>> LatestOfKindAsync(AuditKind kind, int limit, CancellationToken cancellationToken);
+
     /// <summary>The head of the chain (sequence 0 and the genesis hash when empty): what metrics and anchors publish.</summary>
     Task<AuditHead> HeadAsync(CancellationToken cancellationToken);
 
@@ -73,6 +76,15 @@ public sealed class InMemoryAuditLog : IAuditLog
         lock (_lock)
         {
             return Task.FromResult<IReadOnlyList<AuditEntry>>([.. _entries.Where(e => e.Sequence >= fromSequence).OrderBy(e => e.Sequence).Take(limit)]);
+        }
+    }
+
+    public Task<IReadOnlyList<AuditEntry>> LatestOfKindAsync(AuditKind kind, int limit, CancellationToken cancellationToken)
+    {
+        var name = AuditKinds.Name(kind);
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<AuditEntry>>([.. _entries.Where(e => e.Kind == name).OrderByDescending(e => e.Sequence).Take(limit)]);
         }
     }
 

@@ -329,7 +329,8 @@ public static class ApiEndpoints
     }
 
     private static async Task<Results<Created<FeedbackDto>, ProblemHttpResult>> FeedbackAsync(string study, FeedbackRequest request, HttpContext context,
-        IWorklistRepository worklist, FeedbackStore feedback, TimeProvider time, TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
+        IWorklistRepository worklist, FeedbackStore feedback, SafetyRepository safety, IReadOnlyList<ModelDefinition> models, TimeProvider time,
+        TriageEngine.Domain.Audit.IAuditLog audit, CancellationToken ct)
     {
         if (request is null || request.Model is null || request.Finding is null || request.Agree is null || request.Present is null)
         {
@@ -355,6 +356,16 @@ public static class ApiEndpoints
         var actor = ApiActor.From(context);
         var row = new AiFeedback(0, study, request.Model, request.Finding, request.Agree.Value, request.Present.Value, request.Comment, actor.Name, time.GetUtcNow());
         var id = await feedback.AddAsync(row, ct).ConfigureAwait(false);
+        if (item.AccessionNumber is { Length: > 0 } accession)
+        {
+            // the reader's present/absent is the reference for this study and finding: it wins over the report extraction in
+            // the performance metrics and the discrepancy queue (a pending entry it contradicts is withdrawn)
+            await safety.RecordFeedbackAsync(new TriageEngine.Domain.Safety.RadiologistFeedback(accession, request.Model,
+                SafetySink.FindingName(models, request.Model, request.Finding), actor.Name,
+                request.Agree.Value ? TriageEngine.Domain.Safety.FeedbackAgreement.Agree : TriageEngine.Domain.Safety.FeedbackAgreement.Disagree,
+                request.Present.Value, request.Comment, row.CreatedAt), ct).ConfigureAwait(false);
+        }
+
         await audit.AppendAsync(TriageEngine.Domain.Audit.AuditRecord.Feedback(actor.Name, study, item.AccessionNumber,
             new TriageEngine.Domain.Audit.FeedbackAudit(request.Model, request.Finding, request.Agree.Value ? "agree" : "disagree", request.Present.Value, request.Comment)), ct).ConfigureAwait(false);
         var dto = ToDto(row with { Id = id });

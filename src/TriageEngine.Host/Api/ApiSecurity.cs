@@ -50,6 +50,12 @@ public static class Policies
     /// <summary>Feedback summary and the safety view.</summary>
     public const string Safety = "safety:read";
 
+    /// <summary>Discrepancy review: record a disposition (it feeds the metrics).</summary>
+    public const string SafetyReview = "safety:review";
+
+    /// <summary>Final reports from a RIS or reporting system (outcome capture, like ORU^R01).</summary>
+    public const string SubmitReports = "reports:write";
+
     /// <summary>DICOMweb STOW-RS: send instances.</summary>
     public const string StoreInstances = "dicomweb:store";
 
@@ -63,6 +69,8 @@ public static class Policies
         [StoreInstances] = [Roles.Integrator, Roles.Admin],
         [Operations] = [Roles.Lead, Roles.Integrator, Roles.Safety, Roles.Admin],
         [Safety] = [Roles.Lead, Roles.Safety, Roles.Admin],
+        [SafetyReview] = [Roles.Safety, Roles.Admin],
+        [SubmitReports] = [Roles.Integrator, Roles.Admin],
     };
 }
 

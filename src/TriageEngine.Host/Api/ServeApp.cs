@@ -53,6 +53,7 @@ public static partial class ServeApp
         ApiSecurity.Add(builder.Services, options, auth);
         builder.Services.AddSingleton(auth);
         builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails(); // a body that does not bind (bad JSON, wrong types) is answered 400 with ProblemDetails
         if (auth.CorsOrigins.Count > 0)
         {
             builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins([.. auth.CorsOrigins]).WithHeaders("X-Api-Key", "Authorization", "Content-Type").WithMethods("GET", "POST")));
@@ -110,6 +111,8 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IOutboxStore>(sp => new MeteredOutboxStore(sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<TriageEngine.Domain.Audit.IAuditLog>(_ => new AuditLogRepository(database));
         builder.Services.AddSingleton<IWorklistChangeSink, TriageEngine.Application.Audit.AuditSink>();
+        builder.Services.AddSingleton(sp => new ConfigurationAudit(sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.ConfigurationAudit")));
         builder.Services.AddSingleton(sp => new Hl7Outbox(sp.GetRequiredService<Hl7OutboundOptions>(), sp.GetRequiredService<IOutboxStore>(),
             sp.GetRequiredService<IOrderStore>(), sp.GetRequiredService<ILogger<Hl7Outbox>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<TriageEngine.Domain.Audit.IAuditLog>()));
@@ -156,10 +159,17 @@ public static partial class ServeApp
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Host.Serve");
+
+        // configuration changes into the audit log: the models as loaded, and the effective configuration when it differs from the last recorded
+        var configurationAudit = app.Services.GetRequiredService<ConfigurationAudit>();
+        await configurationAudit.RecordModelsAsync(app.Services.GetRequiredService<IReadOnlyList<ModelDefinition>>(), "loaded at start-up", cancellationToken).ConfigureAwait(false);
+        await configurationAudit.RecordConfigurationAsync(ConfigurationAudit.Effective(options, configuration), cancellationToken).ConfigureAwait(false);
         if (ApiSecurity.IsOpen(options, auth))
         {
             LogApiOpen(logger);
         }
+
+        app.UseStatusCodePages(); // an error answered without a body (a request body that does not bind) gets ProblemDetails
 
         if (auth.CorsOrigins.Count > 0)
         {

@@ -112,11 +112,22 @@ public static class SafetyCommand
             }
 
             var db = await AuditCommand.OpenDatabaseAsync(parse.GetValue(data), ct).ConfigureAwait(false);
-            var ok = await new SafetyRepository(db).ReviewAsync(parse.GetValue(id), parse.GetValue(disposition), parse.GetValue(reviewer)!, parse.GetValue(note), ct).ConfigureAwait(false);
-            (db as IDisposable)?.Dispose();
-            if (!ok)
+            try
             {
-                throw new CliException(ExitCodes.NoInput, $"no discrepancy {parse.GetValue(id)}");
+                var repository = new SafetyRepository(db);
+                var entry = await repository.GetDiscrepancyAsync(parse.GetValue(id), ct).ConfigureAwait(false);
+                if (entry is null || !await repository.ReviewAsync(entry.Id, parse.GetValue(disposition), parse.GetValue(reviewer)!, parse.GetValue(note), ct).ConfigureAwait(false))
+                {
+                    throw new CliException(ExitCodes.NoInput, $"no discrepancy {parse.GetValue(id)}");
+                }
+
+                // the disposition is audited as when it is made over the API
+                await new AuditLogRepository(db).AppendAsync(TriageEngine.Domain.Audit.AuditRecord.DiscrepancyReview(parse.GetValue(reviewer)!, entry.StudyInstanceUid, entry.AccessionNumber,
+                    new TriageEngine.Domain.Audit.DiscrepancyReviewAudit(entry.Id, entry.Model, entry.Finding, parse.GetValue(disposition).ToString(), parse.GetValue(note))), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                (db as IDisposable)?.Dispose();
             }
 
             return ExitCodes.Ok;

@@ -226,12 +226,46 @@ async function renderSafety() {
       ${f.summary.map(s => `<tr><td>${esc(s.model)}</td><td>${esc(s.finding)}</td><td>${s.agree}</td><td>${s.disagree}</td><td>${s.present}</td><td>${s.absent}</td></tr>`).join('') || '<tr><td colspan="6" class="muted">No feedback recorded yet.</td></tr>'}
       </tbody></table></section>
     <section class="card"><h2>Recent feedback</h2><ul>${f.recent.map(r => `<li>${new Date(r.createdAt).toLocaleString()} — ${esc(r.actor)} on <a href="#study/${encodeURIComponent(r.studyInstanceUid)}">${esc(r.studyInstanceUid)}</a>: ${esc(r.finding)} ${r.agree ? 'agree' : 'disagree'}, ${r.present ? 'present' : 'absent'} ${esc(r.comment || '')}</li>`).join('') || '<li class="muted">none</li>'}</ul></section>
+    <section class="card" data-testid="discrepancies"><h2>Discrepancy review</h2>
+      <p class="muted">AI and the reference (report, or the reader's feedback) disagree. A disposition decides the reference used by the metrics: model error keeps it, report error takes the AI's answer, indeterminate leaves the case out.</p>
+      <div id="dq"></div></section>
     ${audit ? '<section class="card"><a href="/api/v1/audit">Audit log (API)</a></section>' : ''}
     <section class="card"><h2>Safety report, last 30 days</h2>
       <p class="muted">Per-model sensitivity, specificity and PPV with Wilson intervals, score drift against the previous 30 days, turnaround, discrepancies and the audit chain.</p>
       <iframe data-testid="safety-report" title="Safety report" style="width:100%;height:70vh;border:0;background:#fff"></iframe></section>`;
+  await renderDiscrepancies();
   const report = await api('/api/v1/safety/report?days=30');
   if (report.ok) main.querySelector('[data-testid="safety-report"]').srcdoc = await report.text();
+}
+
+const kindText = k => k === 'aiNegativeReportPositive' ? 'AI negative, reference positive (possible miss)' : 'AI positive, reference negative';
+
+async function renderDiscrepancies() {
+  const box = document.getElementById('dq');
+  const queue = await json('/api/v1/safety/discrepancies');
+  const canReview = (state.me?.roles || []).some(r => r === 'safety' || r === 'admin');
+  box.innerHTML = queue.length === 0 ? '<p class="muted" data-testid="dq-empty">No discrepancies waiting for review.</p>' : queue.map(d => `
+    <article class="card" data-testid="discrepancy" data-id="${d.id}">
+      <div class="grid">
+        <div>${d.imageUrl ? `<img data-src="${esc(d.imageUrl)}" alt="Study image with the model's overlay" style="max-width:256px;width:100%;background:#000">` : '<span class="muted">no image stored</span>'}</div>
+        <div>
+          <div><strong>${esc(d.model)}</strong> / ${esc(d.finding)} — ${esc(kindText(d.kind))}</div>
+          <div>Study <a href="#study/${encodeURIComponent(d.studyInstanceUid)}">${esc(d.accessionNumber)}</a>, score ${d.score.toFixed(2)} (threshold ${d.threshold.toFixed(2)}), reference from ${esc(d.referenceSource)}</div>
+          <blockquote data-testid="excerpt">${esc(d.excerpt)}</blockquote>
+          ${canReview ? `<label>Comment <input data-comment maxlength="2000" style="width:100%"></label>
+          <div><button data-disposition="modelError">Model error</button> <button data-disposition="reportError">Report error</button> <button data-disposition="indeterminate">Indeterminate</button> <span class="error" data-msg></span></div>`
+          : '<div class="muted">Review needs the safety role.</div>'}
+        </div>
+      </div>
+    </article>`).join('');
+  box.querySelectorAll('img[data-src]').forEach(img => loadImage(img, img.dataset.src).catch(e => img.alt = e.message));
+  box.querySelectorAll('[data-disposition]').forEach(b => b.onclick = async () => {
+    const card = b.closest('[data-testid="discrepancy"]');
+    try {
+      await json(`/api/v1/safety/discrepancies/${card.dataset.id}/disposition`, { method: 'POST', body: { disposition: b.dataset.disposition, comment: card.querySelector('[data-comment]').value || null } });
+      await renderDiscrepancies();
+    } catch (e) { card.querySelector('[data-msg]').textContent = e.message; }
+  });
 }
 
 async function route() {

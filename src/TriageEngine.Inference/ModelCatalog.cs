@@ -148,3 +148,18 @@ public sealed partial class ModelCatalog : IDisposable
     [LoggerMessage(EventId = 3021, Level = LogLevel.Warning, Message = "Watching {Path} failed ({Reason}); reloading")]
     private static partial void LogWatchError(ILogger logger, string path, string reason);
 }
+
+/// <summary>
+/// The catalogue's current models as a list that follows every reload (each enumeration sees one consistent set):
+/// what a server hands to everything that asks for the models.
+/// </summary>
+public sealed class CurrentModels(ModelCatalog catalog) : IReadOnlyList<ModelDefinition>
+{
+    public ModelDefinition this[int index] => catalog.Current[index];
+
+    public int Count => catalog.Current.Count;
+
+    public IEnumerator<ModelDefinition> GetEnumerator() => catalog.Current.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}

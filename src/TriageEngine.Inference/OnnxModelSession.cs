@@ -47,6 +47,9 @@ public sealed record InferenceOptions
     /// <summary>Threads that decode and preprocess images while the model runs; 0 = processor count.</summary>
     public int PreprocessThreads { get; init; }
 
+    /// <summary>Reload the models when a manifest or model file under the models folder changes (serve).</summary>
+    public bool HotReload { get; init; } = true;
+
     public BatcherOptions ToBatcherOptions() => new()
     {
         MaxBatch = Math.Max(1, MaxBatch),

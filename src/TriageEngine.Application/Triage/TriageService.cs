@@ -109,7 +109,7 @@ public sealed partial class TriageService : IDisposable
     private AiFinding Score(ModelDefinition model, ModelManifest manifest, IReadOnlyList<SeriesRef> series, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var session = _sessions.GetOrAdd(model.Id, _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
+        var session = SessionFor(model);
         var spec = ToSpec(manifest.Preprocessing);
         var itemLength = spec.TensorLength;
         if (itemLength != session.ItemLength)
@@ -228,6 +228,31 @@ public sealed partial class TriageService : IDisposable
 
     public static PreprocessSpec ToSpec(PreprocessingManifest p) => p.ToSpec();
 
+    /// <summary>One session per model file: a model whose file changes (hot reload) gets a new session.</summary>
+    private OnnxModelSession SessionFor(ModelDefinition model) =>
+        _sessions.GetOrAdd(SessionKey(model), _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
+
+    private static string SessionKey(ModelDefinition model) => model.Id + "|" + model.Manifest?.Sha256;
+
+    /// <summary>
+    /// After a reload of the models folder: sessions of models that changed or went away leave the cache at once, so
+    /// the next study uses the new file, and are disposed after <paramref name="grace"/> (a triage still running on one
+    /// finishes with it).
+    /// </summary>
+    public void Retire(IEnumerable<string> modelIds, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(modelIds);
+        var ids = modelIds.ToHashSet(StringComparer.Ordinal);
+        var current = _models.Select(SessionKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in _sessions.Keys)
+        {
+            if ((ids.Contains(key[..key.IndexOf('|', StringComparison.Ordinal)]) || !current.Contains(key)) && _sessions.TryRemove(key, out var old) && old.IsValueCreated)
+            {
+                _ = Task.Delay(grace).ContinueWith(_ => old.Value.Dispose(), TaskScheduler.Default);
+            }
+        }
+    }
+
     /// <summary>True when the model is loaded and its manifest declares a heat-map output.</summary>
     public bool HasHeatMap(string modelId) => _models.Any(m => m.Id == modelId && m.IsReady && m.Manifest!.Output.Heatmap is not null);
 
@@ -244,7 +269,7 @@ public sealed partial class TriageService : IDisposable
             return null;
         }
 
-        var session = _sessions.GetOrAdd(model.Id, _ => new Lazy<OnnxModelSession>(() => OnnxModelSession.Create(model, _options, _logger))).Value;
+        var session = SessionFor(model);
         var spec = ToSpec(manifest.Preprocessing);
         var image = ModalityImage.Decode(file, frame);
         var item = new float[spec.TensorLength];

@@ -85,8 +85,10 @@ public static partial class ServeApp
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<IOrderStore>(sp => sp.GetRequiredService<OrderStore>());
         builder.Services.AddSingleton<IInboundMessageStore>(sp => sp.GetRequiredService<OrderStore>());
-        builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp =>
-            ModelRegistry.Load(HostConfiguration.ResolveModelsPath(options), sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry")));
+        // the models folder, reloaded when a manifest or model file changes; everything that asks for the models sees the current set
+        builder.Services.AddSingleton(sp => new ModelCatalog(HostConfiguration.ResolveModelsPath(options),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TriageEngine.Inference.ModelRegistry"), watch: options.Inference.HotReload));
+        builder.Services.AddSingleton<IReadOnlyList<ModelDefinition>>(sp => new CurrentModels(sp.GetRequiredService<ModelCatalog>()));
         builder.Services.AddSingleton(new PriorityPolicy(options.Policy));
         builder.Services.AddSingleton(options.Inference);
         builder.Services.AddSingleton(options.Pipeline);
@@ -164,6 +166,10 @@ public static partial class ServeApp
         var configurationAudit = app.Services.GetRequiredService<ConfigurationAudit>();
         await configurationAudit.RecordModelsAsync(app.Services.GetRequiredService<IReadOnlyList<ModelDefinition>>(), "loaded at start-up", cancellationToken).ConfigureAwait(false);
         await configurationAudit.RecordConfigurationAsync(ConfigurationAudit.Effective(options, configuration), cancellationToken).ConfigureAwait(false);
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        var triageService = app.Services.GetRequiredService<TriageService>();
+        catalog.Changed += (_, e) => triageService.Retire(e.Changed.Concat(e.Removed), TimeSpan.FromMinutes(2)); // the next study runs the new file
+        configurationAudit.Watch(catalog);
         if (ApiSecurity.IsOpen(options, auth))
         {
             LogApiOpen(logger);

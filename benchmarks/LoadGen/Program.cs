@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using TriageEngine.Application.Phantoms;
@@ -8,88 +9,175 @@ using TriageEngine.Dicom;
 using TriageEngine.Dicom.Network;
 using TriageEngine.Hl7;
 using TriageEngine.Hl7.Mllp;
+using TriageEngine.LoadGen;
 
-// Load generator: replays phantom studies (head CT and chest radiographs) into a running `triage serve` at a steady
-// rate — an HL7 order first, then the images over C-STORE — and measures, per study, the time from its last
-// instance's acknowledgement to the study being listed as triaged in the worklist. Writes a CSV and prints p50/p95/p99.
+// Load generator: replays phantom studies into a running `triage serve` at a steady rate — an HL7 order first, then
+// the images over C-STORE (one association per study, several studies in flight when they overlap) — and measures,
+// per study, from its last instance's acknowledgement to (a) the study appearing triaged on the worklist change feed
+// and (b) the HL7 priority update arriving at a receiver this program runs (and acknowledges). Head CTs can be
+// expanded to thin-slice series (default 200 slices of 512×512). It also samples the server process (CPU, resident
+// memory) and reads the server's stage histograms from /metrics before and after. Writes a CSV, a markdown table and
+// a PNG plot of the latency distributions.
 //
 //   dotnet run -c Release --project benchmarks/LoadGen -- --http http://127.0.0.1:8080 --dicom 127.0.0.1:11112 \
-//       --hl7 127.0.0.1:2575 --studies 20 --per-minute 2 --out load.csv [--kind HeadCt|ChestXr|Mix] [--key ADMINKEY]
+//       --hl7 127.0.0.1:2575 --hl7-receive 2576 --studies 20 --per-minute 2 --kind HeadCt --ct-slices 200 \
+//       --out results/e2e [--pid SERVER_PID] [--key APIKEY] [--seed 5150]
+//
+// The server must send its HL7 updates to the receiver: TRIAGE_HL7OUTBOUND__DESTINATIONS__0__PORT=<--hl7-receive>
+// (benchmarks/e2e/run.sh starts a server that way).
 var options = Args.Parse(args);
+var kind = Enum.Parse<PhantomKind>(options.Get("--kind", "Mix"), ignoreCase: true);
+var studyCount = options.Int("--studies", 20);
+var perMinute = double.Parse(options.Get("--per-minute", "2"), CultureInfo.InvariantCulture);
+var ctSlices = options.Int("--ct-slices", 200);
+var ctMatrix = options.Int("--ct-matrix", 512);
+var outPrefix = options.Get("--out", "load");
+var serverPid = options.Int("--pid", 0);
 var work = Directory.CreateTempSubdirectory("triage-load").FullName;
-var kind = Enum.Parse<PhantomKind>(options.Get("--kind", "Mix"));
-PhantomGenerator.Generate(new PhantomOptions(work, int.Parse(options.Get("--seed", "5150"), CultureInfo.InvariantCulture), int.Parse(options.Get("--studies", "20"), CultureInfo.InvariantCulture)) { Kind = kind });
-var studies = Directory.GetDirectories(work).Order(StringComparer.Ordinal)
-    .Select(d => Directory.EnumerateFiles(d, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray())
-    .Where(f => f.Length > 0).ToList();
-var (dicomHost, dicomPort) = Endpoint(options.Get("--dicom", "127.0.0.1:11112"));
-var (hl7Host, hl7Port) = Endpoint(options.Get("--hl7", "127.0.0.1:2575"));
-using var http = new HttpClient { BaseAddress = new Uri(options.Get("--http", "http://127.0.0.1:8080")) };
-if (options.Get("--key", "") is { Length: > 0 } key)
-{
-    http.DefaultRequestHeaders.Add("X-Api-Key", key);
-}
 
-var interval = TimeSpan.FromMinutes(1.0 / double.Parse(options.Get("--per-minute", "2"), CultureInfo.InvariantCulture));
-var results = new ConcurrentBag<(string Accession, string Modality, int Instances, double SendSeconds, double ToTriagedSeconds)>();
-await using var mllp = new MllpClient(new MllpClientOptions { Host = hl7Host, Port = hl7Port });
-var pending = new List<Task>();
-Console.Error.WriteLine($"load: {studies.Count} studies, one every {interval.TotalSeconds:F1} s");
-for (var i = 0; i < studies.Count; i++)
+try
 {
-    var files = studies[i];
-    var header = DicomFile.OpenHeader(files[0]).Dataset;
-    var accession = header.GetString(DicomTags.AccessionNumber) ?? $"LOAD{i}";
-    var studyUid = header.GetString(DicomTags.StudyInstanceUID)!;
-    var modality = header.GetString(DicomTags.Modality) ?? "?";
-    var order = Hl7Parser.Parse($"MSH|^~\\&|LOADGEN|HOSP|TRIAGE|TELERAD|20261128000000||ORM^O01|LG{i:D6}{Environment.TickCount64 % 100000}|P|2.3\r" +
-        $"PID|1||LOAD{i}^^^HOSP\rPV1|1|E\rORC|NW|P{i}|{accession}||SC||^^^^^R\rOBR|1|P{i}|{accession}|PROC^LOAD|||||||||||||||{accession}\r");
-    await mllp.SendAsync(order, CancellationToken.None);
-    var send = Stopwatch.StartNew();
-    var stored = await new StorageScu().SendAsync(dicomHost, dicomPort, "LOADGEN", "TRIAGE", files);
-    var sendSeconds = send.Elapsed.TotalSeconds;
-    var acknowledgedAt = Stopwatch.GetTimestamp();
-    if (stored.Any(s => !s.Succeeded))
+    // the studies: phantoms, head CTs expanded to thin slices
+    var generated = Path.Combine(work, "phantoms");
+    PhantomGenerator.Generate(new PhantomOptions(generated, options.Int("--seed", 5150), studyCount) { Kind = kind });
+    var studies = new List<StudyToSend>();
+    foreach (var dir in Directory.GetDirectories(generated).Order(StringComparer.Ordinal))
     {
-        Console.Error.WriteLine($"load: study {i}: {stored.Count(s => !s.Succeeded)} instance(s) not stored");
+        var files = Directory.EnumerateFiles(dir, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        if (files.Length == 0)
+        {
+            continue;
+        }
+
+        var header = DicomFile.OpenHeader(files[0]).Dataset;
+        var modality = header.GetString(DicomTags.Modality) ?? "?";
+        if (modality == "CT" && ctSlices > 0)
+        {
+            files = ThinSliceSeries.Expand(files, ctSlices, ctMatrix, Path.Combine(work, "expanded", Path.GetFileName(dir)));
+        }
+
+        studies.Add(new StudyToSend(header.GetString(DicomTags.AccessionNumber) ?? Path.GetFileName(dir), header.GetString(DicomTags.StudyInstanceUID)!,
+            modality, files, files.Sum(f => new FileInfo(f).Length)));
     }
 
-    pending.Add(Task.Run(async () =>
+    Console.Error.WriteLine($"load: {studies.Count} studies ({string.Join(", ", studies.GroupBy(s => s.Modality).Select(g => $"{g.Count()} {g.Key}, {g.Max(s => s.Files.Length)} images"))}), one every {60 / perMinute:F1} s");
+
+    var (dicomHost, dicomPort) = Endpoint(options.Get("--dicom", "127.0.0.1:11112"));
+    var (hl7Host, hl7Port) = Endpoint(options.Get("--hl7", "127.0.0.1:2575"));
+    using var http = new HttpClient { BaseAddress = new Uri(options.Get("--http", "http://127.0.0.1:8080")), Timeout = Timeout.InfiniteTimeSpan };
+    if (options.Get("--key", "") is { Length: > 0 } key)
     {
-        while (true)
+        http.DefaultRequestHeaders.Add("X-Api-Key", key);
+    }
+
+    var clock = Stopwatch.StartNew();
+    double Now() => clock.Elapsed.TotalSeconds;
+
+    // the worklist change feed: when each study is first stored as triaged (no polling)
+    var triagedAt = new ConcurrentDictionary<string, double>(StringComparer.Ordinal);
+    using var stop = new CancellationTokenSource();
+    var feedReady = new TaskCompletionSource();
+    var feed = Task.Run(async () =>
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/worklist/changes");
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
+        while (await reader.ReadLineAsync(stop.Token) is { } line)
         {
-            var item = await FindAsync(http, studyUid);
-            if (item is { } found && found.GetProperty("status").GetString() is "triaged" or "triage-unavailable" or "no-applicable-model")
+            if (line == "event: ready")
             {
-                results.Add((accession, modality, files.Length, sendSeconds, Stopwatch.GetElapsedTime(acknowledgedAt).TotalSeconds));
-                return;
+                feedReady.TrySetResult();
+            }
+            else if (line.StartsWith("data: {", StringComparison.Ordinal))
+            {
+                using var change = JsonDocument.Parse(line["data: ".Length..]);
+                if (change.RootElement.GetProperty("kind").GetString() == "triaged")
+                {
+                    triagedAt.TryAdd(change.RootElement.GetProperty("studyInstanceUid").GetString()!, Now());
+                }
+            }
+        }
+    });
+    await feedReady.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    // the HL7 receiver: the first priority update (ORM) per accession
+    var hl7At = new ConcurrentDictionary<string, double>(StringComparer.Ordinal);
+    var accessions = studies.Select(s => s.Accession).ToArray();
+    await using var receiver = options.Int("--hl7-receive", 0) is > 0 and var receivePort
+        ? new MllpListener(new MllpListenerOptions { Port = receivePort }, (message, _) =>
+        {
+            var type = message.Get("MSH-9.1");
+            var text = message.ToString();
+            foreach (var a in accessions)
+            {
+                if (type == "ORM" && text.Contains(a, StringComparison.Ordinal))
+                {
+                    hl7At.TryAdd(a, Now());
+                }
             }
 
-            await Task.Delay(50);
+            return Task.FromResult(Hl7Acknowledgement.Accept(message));
+        })
+        : null;
+    if (receiver is not null)
+    {
+        await receiver.StartAsync(CancellationToken.None);
+    }
+
+    var metricsBefore = await StageMetrics.ReadAsync(http);
+    var sampler = serverPid > 0 ? new ProcessSampler(serverPid) : null;
+    var samplerTask = sampler?.RunAsync(stop.Token) ?? Task.CompletedTask;
+
+    var interval = TimeSpan.FromMinutes(1.0 / perMinute);
+    var sends = new List<Task<SendResult>>();
+    await using var mllp = new MllpClient(new MllpClientOptions { Host = hl7Host, Port = hl7Port });
+    var started = Now();
+    for (var i = 0; i < studies.Count; i++)
+    {
+        var due = started + (i * interval.TotalSeconds);
+        if (due > Now())
+        {
+            await Task.Delay(TimeSpan.FromSeconds(due - Now()));
         }
-    }));
-    await Task.Delay(interval);
-}
 
-await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMinutes(10));
-var csv = new StringBuilder("accession,modality,instances,send_s,last_ack_to_triaged_s\n");
-foreach (var r in results.OrderBy(r => r.Accession, StringComparer.Ordinal))
+        var s = studies[i];
+        var order = Hl7Parser.Parse($"MSH|^~\\&|LOADGEN|HOSP|TRIAGE|TELERAD|20261128000000||ORM^O01|LG{i:D6}{Environment.TickCount64 % 100000}|P|2.3\r" +
+            $"PID|1||LOAD{i}^^^HOSP\rPV1|1|E\rORC|NW|P{i}|{s.Accession}||SC||^^^^^R\rOBR|1|P{i}|{s.Accession}|PROC^LOAD|||||||||||||||{s.Accession}\r");
+        await mllp.SendAsync(order, CancellationToken.None);
+        sends.Add(Task.Run(async () =>
+        {
+            var t0 = Now();
+            var stored = await new StorageScu().SendAsync(dicomHost, dicomPort, "LOADGEN", "TRIAGE", s.Files);
+            return new SendResult(s, t0, Now(), stored.Count(r => !r.Succeeded));
+        }));
+    }
+
+    var sent = await Task.WhenAll(sends);
+    var ended = Now();
+    var deadline = DateTime.UtcNow.AddMinutes(10);
+    while (DateTime.UtcNow < deadline && sent.Any(r => !triagedAt.ContainsKey(r.Study.StudyInstanceUid) || (receiver is not null && !hl7At.ContainsKey(r.Study.Accession))))
+    {
+        await Task.Delay(100);
+    }
+
+    var drained = Now();
+    var metricsAfter = await StageMetrics.ReadAsync(http);
+    await stop.CancelAsync();
+    await Task.WhenAny(feed, Task.Delay(2000));
+    await Task.WhenAny(samplerTask, Task.Delay(2000));
+
+    var rows = sent.Select(r => new Row(r.Study.Accession, r.Study.Modality, r.Study.Files.Length, r.Study.Bytes, r.Failed, r.AckedAt - r.SentAt,
+        triagedAt.TryGetValue(r.Study.StudyInstanceUid, out var t) ? t - r.AckedAt : double.NaN,
+        hl7At.TryGetValue(r.Study.Accession, out var h) ? h - r.AckedAt : double.NaN)).ToList();
+    var report = Report.Write(outPrefix, rows, new RunInfo(perMinute, ended - started, drained - started, ctSlices, ctMatrix, sampler, metricsBefore, metricsAfter, receiver is not null));
+    Console.WriteLine(report);
+    return rows.Any(r => r.Failed > 0 || double.IsNaN(r.ToTriaged) || (receiver is not null && double.IsNaN(r.ToHl7))) ? 1 : 0;
+}
+finally
 {
-    csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{r.Accession},{r.Modality},{r.Instances},{r.SendSeconds:F3},{r.ToTriagedSeconds:F3}"));
+    Directory.Delete(work, recursive: true);
 }
-
-File.WriteAllText(options.Get("--out", "load.csv"), csv.ToString());
-foreach (var group in results.GroupBy(r => r.Modality))
-{
-    var t = group.Select(r => r.ToTriagedSeconds).Order().ToArray();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"RESULT peer=triage task=last-ack-to-triaged modality={group.Key} studies={t.Length} p50_s={P(t, 0.5):F2} p95_s={P(t, 0.95):F2} p99_s={P(t, 0.99):F2} max_s={t[^1]:F2}"));
-}
-
-Directory.Delete(work, recursive: true);
-return 0;
-
-static double P(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
 static (string, int) Endpoint(string text)
 {
@@ -97,32 +185,343 @@ static (string, int) Endpoint(string text)
     return (text[..i], int.Parse(text[(i + 1)..], CultureInfo.InvariantCulture));
 }
 
-static async Task<JsonElement?> FindAsync(HttpClient http, string studyUid)
+namespace TriageEngine.LoadGen
 {
-    using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/v1/worklist?limit=1000", UriKind.Relative)));
-    foreach (var item in doc.RootElement.EnumerateArray())
+    internal sealed record StudyToSend(string Accession, string StudyInstanceUid, string Modality, string[] Files, long Bytes);
+
+    internal sealed record SendResult(StudyToSend Study, double SentAt, double AckedAt, int Failed);
+
+    /// <summary>One study's figures (seconds; NaN when the event never came).</summary>
+    internal sealed record Row(string Accession, string Modality, int Instances, long Bytes, int Failed, double SendSeconds, double ToTriaged, double ToHl7);
+
+    internal sealed record RunInfo(double PerMinute, double SendSeconds, double DrainSeconds, int CtSlices, int CtMatrix, ProcessSampler? Sampler,
+        IReadOnlyDictionary<string, (double Sum, double Count)> MetricsBefore, IReadOnlyDictionary<string, (double Sum, double Count)> MetricsAfter, bool Hl7);
+
+    internal sealed class Args(Dictionary<string, string> values)
     {
-        if (item.GetProperty("studyInstanceUid").GetString() == studyUid)
+        public static Args Parse(string[] args)
         {
-            return item.Clone();
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i + 1 < args.Length; i += 2)
+            {
+                d[args[i]] = args[i + 1];
+            }
+
+            return new Args(d);
+        }
+
+        public string Get(string name, string fallback) => values.TryGetValue(name, out var v) ? v : fallback;
+
+        public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>A head CT phantom (a few thick slices) resampled to a thin-slice series: linear in z, bilinear in-plane.</summary>
+    internal static class ThinSliceSeries
+    {
+        public static string[] Expand(string[] files, int slices, int matrix, string outDir)
+        {
+            Directory.CreateDirectory(outDir);
+            var sources = files.Select(f => DicomFile.Open(f)).OrderBy(f => f.Dataset.GetDouble(DicomTags.ImagePositionPatient, 2) ?? 0).ToList();
+            var rows = sources[0].Dataset.GetInt(DicomTags.Rows)!.Value;
+            var cols = sources[0].Dataset.GetInt(DicomTags.Columns)!.Value;
+            var planes = sources.Select(f => Pixels(f.Dataset, rows * cols)).ToList();
+            var z0 = sources[0].Dataset.GetDouble(DicomTags.ImagePositionPatient, 2) ?? 0;
+            var z1 = sources[^1].Dataset.GetDouble(DicomTags.ImagePositionPatient, 2) ?? z0 + 1;
+            var spacing = (z1 - z0) / Math.Max(1, slices - 1);
+            var pixelSpacing = (sources[0].Dataset.GetDouble(DicomTags.PixelSpacing) ?? 1) * cols / matrix;
+            var seriesUid = "2.25." + new BigIntegerUid().Next();
+            var result = new string[slices];
+            var scratch = new ushort[rows * cols];
+            for (var k = 0; k < slices; k++)
+            {
+                var pos = k * (planes.Count - 1.0) / Math.Max(1, slices - 1);
+                var lo = (int)Math.Floor(pos);
+                var hi = Math.Min(planes.Count - 1, lo + 1);
+                var w = pos - lo;
+                for (var p = 0; p < scratch.Length; p++)
+                {
+                    scratch[p] = (ushort)Math.Round((planes[lo][p] * (1 - w)) + (planes[hi][p] * w));
+                }
+
+                var ds = Copy(sources[(int)Math.Round(pos)].Dataset);
+                var sop = "2.25." + new BigIntegerUid().Next();
+                ds.AddString(DicomTags.SOPInstanceUID, DicomVR.UI, sop);
+                ds.AddString(DicomTags.SeriesInstanceUID, DicomVR.UI, seriesUid);
+                ds.AddInteger(DicomTags.InstanceNumber, k + 1);
+                var ipp = sources[0].Dataset.GetDoubles(DicomTags.ImagePositionPatient);
+                ds.AddDecimals(DicomTags.ImagePositionPatient, ipp[0], ipp[1], z0 + (k * spacing));
+                ds.AddDecimals(DicomTags.SliceLocation, z0 + (k * spacing));
+                ds.AddDecimals(DicomTags.SliceThickness, Math.Round(spacing, 3));
+                ds.AddDecimals(DicomTags.SpacingBetweenSlices, Math.Round(spacing, 3));
+                ds.AddDecimals(DicomTags.PixelSpacing, Math.Round(pixelSpacing, 6), Math.Round(pixelSpacing, 6));
+                ds.AddUInt16(DicomTags.Rows, (ushort)matrix);
+                ds.AddUInt16(DicomTags.Columns, (ushort)matrix);
+                ds.AddBytes(DicomTags.PixelData, DicomVR.OW, Resize(scratch, cols, rows, matrix));
+                var meta = Copy(sources[0].Meta);
+                meta.AddString(DicomTags.MediaStorageSOPInstanceUID, DicomVR.UI, sop);
+                var path = Path.Combine(outDir, $"{k + 1:D4}.dcm");
+                using (var fs = File.Create(path))
+                {
+                    DicomWriter.Write(fs, new DicomFile(meta, ds, sources[0].TransferSyntax));
+                }
+
+                result[k] = path;
+            }
+
+            return result;
+        }
+
+        private static DicomDataset Copy(DicomDataset source)
+        {
+            var copy = new DicomDataset();
+            foreach (var e in source)
+            {
+                copy.Add(e);
+            }
+
+            return copy;
+        }
+
+        private static ushort[] Pixels(DicomDataset ds, int count)
+        {
+            var bytes = ds[DicomTags.PixelData]!.Value.Span;
+            var values = new ushort[count];
+            for (var i = 0; i < count; i++)
+            {
+                values[i] = (ushort)(bytes[2 * i] | (bytes[(2 * i) + 1] << 8));
+            }
+
+            return values;
+        }
+
+        /// <summary>Bilinear resize of a 16-bit plane, little-endian bytes out.</summary>
+        private static byte[] Resize(ushort[] src, int width, int height, int size)
+        {
+            var output = new byte[size * size * 2];
+            for (var y = 0; y < size; y++)
+            {
+                var sy = Math.Clamp(((y + 0.5) * height / size) - 0.5, 0, height - 1);
+                var y0 = (int)sy;
+                var y1 = Math.Min(height - 1, y0 + 1);
+                var fy = sy - y0;
+                for (var x = 0; x < size; x++)
+                {
+                    var sx = Math.Clamp(((x + 0.5) * width / size) - 0.5, 0, width - 1);
+                    var x0 = (int)sx;
+                    var x1 = Math.Min(width - 1, x0 + 1);
+                    var fx = sx - x0;
+                    var v = (src[(y0 * width) + x0] * (1 - fx) * (1 - fy)) + (src[(y0 * width) + x1] * fx * (1 - fy))
+                        + (src[(y1 * width) + x0] * (1 - fx) * fy) + (src[(y1 * width) + x1] * fx * fy);
+                    var u = (ushort)Math.Round(v);
+                    output[2 * ((y * size) + x)] = (byte)u;
+                    output[(2 * ((y * size) + x)) + 1] = (byte)(u >> 8);
+                }
+            }
+
+            return output;
         }
     }
 
-    return null;
-}
-
-internal sealed class Args(Dictionary<string, string> values)
-{
-    public static Args Parse(string[] args)
+    /// <summary>Random 122-bit UIDs under 2.25 (UUID-derived, as the standard allows).</summary>
+    internal sealed class BigIntegerUid
     {
-        var d = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            d[args[i]] = args[i + 1];
-        }
-
-        return new Args(d);
+        public string Next() => new System.Numerics.BigInteger(Guid.NewGuid().ToByteArray(), isUnsigned: true, isBigEndian: true).ToString(CultureInfo.InvariantCulture);
     }
 
-    public string Get(string name, string fallback) => values.TryGetValue(name, out var v) ? v : fallback;
+    /// <summary>The server's stage histograms from /metrics: sum and count per stage.</summary>
+    internal static class StageMetrics
+    {
+        public static async Task<IReadOnlyDictionary<string, (double Sum, double Count)>> ReadAsync(HttpClient http)
+        {
+            var result = new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal);
+            string text;
+            try
+            {
+                text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            }
+            catch (HttpRequestException)
+            {
+                return result;
+            }
+
+            foreach (var line in text.Split('\n'))
+            {
+                foreach (var (family, suffix) in new[] { ("triage_stage_duration_seconds", "stage"), ("triage_time_to_triage_seconds", "modality") })
+                {
+                    if (!line.StartsWith(family + "_sum{", StringComparison.Ordinal) && !line.StartsWith(family + "_count{", StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    var label = line[(line.IndexOf(suffix + "=\"", StringComparison.Ordinal) + suffix.Length + 2)..];
+                    label = label[..label.IndexOf('"', StringComparison.Ordinal)];
+                    var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    var key = family + ":" + label;
+                    var current = result.GetValueOrDefault(key);
+                    result[key] = line.StartsWith(family + "_sum", StringComparison.Ordinal) ? (value, current.Count) : (current.Sum, value);
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>CPU and resident memory of the server process, sampled every second from /proc.</summary>
+    internal sealed class ProcessSampler(int pid)
+    {
+        private readonly List<(double Seconds, double CpuSeconds, long RssBytes)> _samples = [];
+
+        public IReadOnlyList<(double Seconds, double CpuSeconds, long RssBytes)> Samples => _samples;
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            var clock = Stopwatch.StartNew();
+            var ticks = 100.0; // USER_HZ on Linux
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    var stat = (await File.ReadAllTextAsync($"/proc/{pid}/stat", cancellationToken)).Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    var cpu = (double.Parse(stat[11], CultureInfo.InvariantCulture) + double.Parse(stat[12], CultureInfo.InvariantCulture)) / ticks;
+                    var rss = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+                    var kb = long.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                    lock (_samples)
+                    {
+                        _samples.Add((clock.Elapsed.TotalSeconds, cpu, kb * 1024));
+                    }
+
+                    await Task.Delay(1000, cancellationToken);
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    internal static class Report
+    {
+        private static double P(IReadOnlyList<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+        public static string Write(string prefix, IReadOnlyList<Row> rows, RunInfo info)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(prefix))!;
+            Directory.CreateDirectory(dir);
+            var csv = new StringBuilder("accession,modality,instances,bytes,failed,send_s,last_ack_to_triaged_s,last_ack_to_hl7_s\n");
+            foreach (var r in rows.OrderBy(r => r.Accession, StringComparer.Ordinal))
+            {
+                csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{r.Accession},{r.Modality},{r.Instances},{r.Bytes},{r.Failed},{r.SendSeconds:F3},{r.ToTriaged:F3},{r.ToHl7:F3}"));
+            }
+
+            File.WriteAllText(prefix + ".csv", csv.ToString());
+            var md = new StringBuilder();
+            var instances = rows.Sum(r => r.Instances);
+            var bytes = rows.Sum(r => r.Bytes);
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{rows.Count} studies offered at {info.PerMinute:0.##}/min ({info.PerMinute * 60:0}/h), {instances} instances, {bytes / 1048576.0:0} MiB, sent over {info.SendSeconds:0} s; the last one triaged and its HL7 update received {info.DrainSeconds:0} s after the first was sent ({rows.Count * 3600 / info.DrainSeconds:0} studies/h end to end); head CTs expanded to {info.CtSlices} slices of {info.CtMatrix}×{info.CtMatrix}"));
+            md.AppendLine();
+            md.AppendLine("| modality | studies | images | last ack → triaged p50 / p95 / p99 / max (s) | last ack → HL7 update received p50 / p95 / p99 / max (s) | send (s) p50 |");
+            md.AppendLine("|---|---:|---:|---|---|---:|");
+            foreach (var g in rows.GroupBy(r => r.Modality).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var t = g.Select(r => r.ToTriaged).Where(v => !double.IsNaN(v)).Order().ToList();
+                var h = g.Select(r => r.ToHl7).Where(v => !double.IsNaN(v)).Order().ToList();
+                var s = g.Select(r => r.SendSeconds).Order().ToList();
+                string Q(List<double> v) => v.Count == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{P(v, 0.5):0.00} / {P(v, 0.95):0.00} / {P(v, 0.99):0.00} / {v[^1]:0.00}");
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Count()} | {g.Max(r => r.Instances)} | {Q(t)} | {(info.Hl7 ? Q(h) : "not measured")} | {P(s, 0.5):0.00} |"));
+            }
+
+            md.AppendLine();
+            var busy = rows.Where(r => r.Instances > 1).ToList();
+            if (busy.Count > 0)
+            {
+                // one association per study: the rate while a multi-image study was being sent
+                var seconds = busy.Sum(r => r.SendSeconds);
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"C-STORE while sending a multi-image study (one association, the server triaging meanwhile): {busy.Sum(r => r.Instances) / seconds:0} instances/s, {busy.Sum(r => r.Bytes) / 1048576.0 / seconds:0.0} MB/s."));
+            }
+            if (info.Sampler is { Samples.Count: > 1 } sampler)
+            {
+                var first = sampler.Samples[0];
+                var last = sampler.Samples[^1];
+                var cpu = (last.CpuSeconds - first.CpuSeconds) / Math.Max(1e-9, last.Seconds - first.Seconds);
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Server process: {cpu * 100:0} % of one core on average ({Environment.ProcessorCount} cores), resident memory {first.RssBytes / 1048576.0:0} MiB at start, {sampler.Samples.Max(x => x.RssBytes) / 1048576.0:0} MiB peak, {last.RssBytes / 1048576.0:0} MiB at the end."));
+            }
+
+            var stages = info.MetricsAfter.Keys.Where(k => k.StartsWith("triage_stage_duration_seconds:", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+            if (stages.Count > 0)
+            {
+                md.AppendLine();
+                md.AppendLine("Where the time goes (the server's stage histograms over this run, mean seconds per study):");
+                md.AppendLine();
+                md.AppendLine("| stage | studies | mean (s) |");
+                md.AppendLine("|---|---:|---:|");
+                foreach (var k in stages)
+                {
+                    var a = info.MetricsAfter[k];
+                    var b = info.MetricsBefore.GetValueOrDefault(k);
+                    var n = a.Count - b.Count;
+                    md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {k["triage_stage_duration_seconds:".Length..]} | {n:0} | {(n > 0 ? (a.Sum - b.Sum) / n : double.NaN):0.00} |"));
+                }
+            }
+
+            File.WriteAllText(prefix + ".md", md.ToString());
+            Plot.Write(prefix + ".png", rows, info.Hl7);
+            return md.ToString();
+        }
+    }
+
+    /// <summary>Cumulative distributions of last ack → triaged and → HL7 per modality, drawn with OpenCV.</summary>
+    internal static class Plot
+    {
+        public static void Write(string path, IReadOnlyList<Row> rows, bool hl7)
+        {
+            const int W = 900, H = 480, L = 70, R = 220, T = 30, B = 60;
+            using var img = new OpenCvSharp.Mat(H, W, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(255));
+            var series = new List<(string Name, List<double> Values)>();
+            foreach (var g in rows.GroupBy(r => r.Modality).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                series.Add(($"{g.Key} to triaged", g.Select(r => r.ToTriaged).Where(v => !double.IsNaN(v)).Order().ToList()));
+                if (hl7)
+                {
+                    series.Add(($"{g.Key} to HL7 ack", g.Select(r => r.ToHl7).Where(v => !double.IsNaN(v)).Order().ToList()));
+                }
+            }
+
+            var max = Math.Max(1, series.SelectMany(s => s.Values).DefaultIfEmpty(1).Max()) * 1.05;
+            OpenCvSharp.Point At(double x, double y) => new((int)(L + (x / max * (W - L - R))), (int)(H - B - (y * (H - T - B))));
+            OpenCvSharp.Cv2.Rectangle(img, new OpenCvSharp.Point(L, T), new OpenCvSharp.Point(W - R, H - B), OpenCvSharp.Scalar.All(0));
+            for (var i = 0; i <= 5; i++)
+            {
+                var x = max * i / 5;
+                OpenCvSharp.Cv2.PutText(img, x.ToString("0.0", CultureInfo.InvariantCulture), At(x, 0) + new OpenCvSharp.Point(-12, 20), OpenCvSharp.HersheyFonts.HersheySimplex, 0.45, OpenCvSharp.Scalar.All(0));
+                OpenCvSharp.Cv2.PutText(img, (i / 5.0).ToString("0.0", CultureInfo.InvariantCulture), At(0, i / 5.0) + new OpenCvSharp.Point(-40, 5), OpenCvSharp.HersheyFonts.HersheySimplex, 0.45, OpenCvSharp.Scalar.All(0));
+            }
+
+            OpenCvSharp.Cv2.PutText(img, "seconds after the last instance's acknowledgement", new OpenCvSharp.Point(L + 120, H - 15), OpenCvSharp.HersheyFonts.HersheySimplex, 0.5, OpenCvSharp.Scalar.All(0));
+            OpenCvSharp.Cv2.PutText(img, "fraction of studies", new OpenCvSharp.Point(5, T - 10), OpenCvSharp.HersheyFonts.HersheySimplex, 0.5, OpenCvSharp.Scalar.All(0));
+            OpenCvSharp.Scalar[] colours = [new(180, 119, 31), new(40, 39, 214), new(44, 160, 44), new(14, 127, 255), new(189, 103, 148), new(75, 86, 140)];
+            for (var s = 0; s < series.Count; s++)
+            {
+                var (name, values) = series[s];
+                var colour = colours[s % colours.Length];
+                var previous = At(0, 0);
+                for (var i = 0; i < values.Count; i++)
+                {
+                    var up = At(values[i], (i + 1.0) / values.Count);
+                    var across = new OpenCvSharp.Point(up.X, previous.Y);
+                    OpenCvSharp.Cv2.Line(img, previous, across, colour, 2);
+                    OpenCvSharp.Cv2.Line(img, across, up, colour, 2);
+                    previous = up;
+                }
+
+                OpenCvSharp.Cv2.Line(img, new OpenCvSharp.Point(W - R + 10, T + 10 + (s * 22)), new OpenCvSharp.Point(W - R + 35, T + 10 + (s * 22)), colour, 3);
+                OpenCvSharp.Cv2.PutText(img, name, new OpenCvSharp.Point(W - R + 42, T + 15 + (s * 22)), OpenCvSharp.HersheyFonts.HersheySimplex, 0.45, OpenCvSharp.Scalar.All(0));
+            }
+
+            OpenCvSharp.Cv2.ImWrite(path, img);
+        }
+    }
 }

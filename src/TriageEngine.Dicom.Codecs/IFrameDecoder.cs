@@ -36,13 +36,14 @@ public sealed class FrameDecoderRegistry
         _decoders = decoders;
     }
 
-    /// <summary>Native, RLE, JPEG lossless, JPEG-LS and JPEG baseline/extended.</summary>
+    /// <summary>Native, RLE, JPEG lossless, JPEG-LS, JPEG baseline/extended and JPEG 2000 / HTJ2K.</summary>
     public static FrameDecoderRegistry Default { get; } = new(
         new NativeFrameDecoder(),
         new RleFrameDecoder(),
         new JpegLosslessFrameDecoder(),
         new JpegLsFrameDecoder(),
-        new JpegBaselineFrameDecoder());
+        new JpegBaselineFrameDecoder(),
+        new Jpeg2000FrameDecoder());
 
     public IReadOnlyList<IFrameDecoder> Decoders => _decoders;
 

@@ -74,6 +74,81 @@ public sealed class PixelCorpusTests(ITestOutputHelper output)
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{file}: took {watch.Elapsed}");
     }
 
+    private static bool IsJpeg2000(IReadOnlyDictionary<string, string> r) =>
+        r["transfer_syntax_uid"] is "1.2.840.10008.1.2.4.90" or "1.2.840.10008.1.2.4.91" or "1.2.840.10008.1.2.4.92" or "1.2.840.10008.1.2.4.93"
+            or "1.2.840.10008.1.2.4.201" or "1.2.840.10008.1.2.4.202" or "1.2.840.10008.1.2.4.203";
+
+    /// <summary>Valid JPEG 2000 / HTJ2K files with expected pixels (lossless and lossy alike).</summary>
+    public static TheoryData<string> Jpeg2000Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in Corpus.Rows)
+        {
+            if (r["valid"] == "True" && r["pixel_sha256"].Length > 0 && IsJpeg2000(r))
+            {
+                data.Add(r["file"]);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<string> InvalidJpeg2000Files()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in Corpus.Rows)
+        {
+            if (r["valid"] != "True" && IsJpeg2000(r))
+            {
+                data.Add(r["file"]);
+            }
+        }
+
+        return data;
+    }
+
+    [CorpusTheory]
+    [MemberData(nameof(Jpeg2000Files))]
+    public void DecodeAll_Jpeg2000CorpusFile_EqualsManifestHashExactly(string file)
+    {
+        // stricter than the general test: no masking, no tolerance, for lossy files too
+        var row = Corpus.Row(file);
+        var decoded = PixelDataDecoder.DecodeAll(DicomFile.Open(Corpus.PathOf(file)));
+
+        Assert.True(Hash(decoded.Bytes) == row["pixel_sha256"], $"{file}: sha256 {Hash(decoded.Bytes)} != manifest {row["pixel_sha256"]} ({row["reference_decoder"]}, {row["agreement_pair"]})");
+        Assert.Equal(row["decoded_photometric"], decoded.Info.Photometric);
+        Assert.Equal(long.Parse(row["expected_pixel_bytes"], System.Globalization.CultureInfo.InvariantCulture), decoded.Bytes.LongLength);
+    }
+
+    /// <summary>
+    /// A malformed JPEG 2000 file fails within a second with one line, or, where the manifest records that the
+    /// reference decoders decode it without complaint (corrupt entropy-coded data: J2K carries no checksum and
+    /// the changed bytes form no marker), gives exactly their lenient pixels within a second.
+    /// </summary>
+    [CorpusTheory]
+    [MemberData(nameof(InvalidJpeg2000Files))]
+    public void DecodeAll_InvalidJpeg2000CorpusFile_FailsInOneLineOrMatchesReferenceLenientDecode(string file)
+    {
+        var row = Corpus.Row(file);
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var decoded = PixelDataDecoder.DecodeAll(DicomFile.Open(Corpus.PathOf(file)));
+            watch.Stop();
+            Assert.True(row["lenient_pixel_sha256"].Length > 0, $"{file} ({row["error_kind"]}) decoded, and no reference decoder does");
+            Assert.Equal(row["lenient_pixel_sha256"], Hash(decoded.Bytes));
+            output.WriteLine($"{file}: decoded leniently like the reference decoders");
+        }
+        catch (DicomFormatException ex)
+        {
+            watch.Stop();
+            Assert.DoesNotContain('\n', ex.Message);
+            output.WriteLine($"{file}: {ex.Message}");
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"{file}: took {watch.Elapsed}");
+    }
+
     [CorpusFact]
     public void DecodeAll_Corpus_ReportsCountsAndSpeedPerTransferSyntax()
     {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# AFL++ campaign for the DICOM parsers through SharpFuzz.
-#   fuzz/run-afl.sh [target=part10|stream] [seconds=600]
+# AFL++ campaign for the parsers that face the network, through SharpFuzz.
+#   fuzz/run-afl.sh [target=part10|stream|pdu|dimse|hl7|mllp|stow] [seconds=600]
 # Needs: Debian package afl++ (apt-get install afl++) and the SharpFuzz instrumenter
 # (dotnet tool install --global SharpFuzz.CommandLine). Builds into fuzz/out/<target>/ (ignored by git),
-# instruments TriageEngine.Dicom.dll there, runs afl-fuzz on fuzz/seeds/dicom, then replays every crash and hang
+# instruments the target's assembly there, runs afl-fuzz on its seeds (fuzz/seeds/dicom for part10 and stream,
+# fuzz/seeds/<target> otherwise), then replays every crash and hang
 # with the uninstrumented harness and prints the summary. Findings stay in fuzz/out/<target>/findings/.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -14,11 +15,18 @@ command -v afl-fuzz > /dev/null || { echo "missing afl-fuzz: apt-get install afl
 command -v sharpfuzz > /dev/null || { echo "missing sharpfuzz: dotnet tool install --global SharpFuzz.CommandLine" >&2; exit 1; }
 rm -rf "$OUT"; mkdir -p "$OUT"
 dotnet publish "$HERE/TriageEngine.Fuzz.Dicom" -c Release -o "$BIN" -v q -nologo > "$OUT/build.log"
-sharpfuzz "$BIN/TriageEngine.Dicom.dll" > "$OUT/instrument.log"
+case "$TARGET" in
+  part10|stream) ASSEMBLIES=(TriageEngine.Dicom.dll); SEEDS="$HERE/seeds/dicom" ;;
+  pdu|dimse) ASSEMBLIES=(TriageEngine.Dicom.Network.dll); SEEDS="$HERE/seeds/$TARGET" ;;
+  hl7|mllp) ASSEMBLIES=(TriageEngine.Hl7.dll); SEEDS="$HERE/seeds/$TARGET" ;;
+  stow) ASSEMBLIES=(TriageEngine.Application.dll TriageEngine.Dicom.dll); SEEDS="$HERE/seeds/stow" ;;
+  *) echo "unknown target $TARGET" >&2; exit 2 ;;
+esac
+for a in "${ASSEMBLIES[@]}"; do sharpfuzz "$BIN/$a" >> "$OUT/instrument.log"; done
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1
 # -t: per-input time limit in ms (the .NET process is reused by SharpFuzz's fork server; a hang is > 5 s)
 # -m none: the CLR reserves far more virtual memory than it uses
-afl-fuzz -i "$HERE/seeds/dicom" -o "$OUT/findings" -t 5000 -m none -V "$SECONDS_TO_RUN" -- \
+afl-fuzz -i "$SEEDS" -o "$OUT/findings" -t 5000 -m none -V "$SECONDS_TO_RUN" -- \
   "$BIN/TriageEngine.Fuzz.Dicom" afl "$TARGET" > "$OUT/afl.log" 2>&1 || true
 STATS="$OUT/findings/default/fuzzer_stats"
 grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg|stability)' "$STATS" || tail -20 "$OUT/afl.log"

@@ -1,4 +1,6 @@
+using System.Text;
 using TriageEngine.Dicom;
+using TriageEngine.Dicom.Network;
 
 namespace TriageEngine.Fuzz.Dicom;
 
@@ -26,6 +28,56 @@ internal static class Seeds
         using var raw = new MemoryStream();
         DicomWriter.WriteDataset(raw, Image(1, 1), explicitVR: false);
         File.WriteAllBytes(Path.Combine(dir, "raw_implicit.dcm"), raw.ToArray());
+    }
+
+    /// <summary>Seeds of the network targets, one folder each (pdu, dimse, hl7, mllp, stow), as a peer would send them.</summary>
+    public static void WriteNetwork(string root)
+    {
+        string Dir(string name)
+        {
+            var d = Path.Combine(root, name);
+            Directory.CreateDirectory(d);
+            return d;
+        }
+
+        var store = DimseCommand.StoreRequest(7, "1.2.840.10008.5.1.4.1.1.7", "1.2.3.4.5").Encode();
+        var echo = DimseCommand.EchoRequest(1).Encode();
+        File.WriteAllBytes(Path.Combine(Dir("dimse"), "c-store-rq"), store);
+        File.WriteAllBytes(Path.Combine(Dir("dimse"), "c-echo-rq"), echo);
+
+        var rq = new AssociateRequestPdu("TRIAGE", "MODALITY",
+            [new PresentationContextProposal(1, "1.2.840.10008.1.1", ["1.2.840.10008.1.2"]),
+             new PresentationContextProposal(3, "1.2.840.10008.5.1.4.1.1.7", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])],
+            new UserInformation { MaxPduLength = 16384, ImplementationClassUid = "1.2.3.4", ImplementationVersionName = "FUZZ", AsynchronousOperationsWindow = (1, 1),
+                RoleSelections = [new RoleSelection("1.2.840.10008.5.1.4.1.1.7", true, false)] });
+        using var dataset = new MemoryStream();
+        DicomWriter.WriteDataset(dataset, Image(2, 2), explicitVR: true);
+        var session = PduWriter.Encode(rq)
+            .Concat(PduWriter.Encode(new DataTransferPdu([new PresentationDataValue(1, true, true, echo)])))
+            .Concat(PduWriter.Encode(new DataTransferPdu([new PresentationDataValue(3, true, true, store), new PresentationDataValue(3, false, true, dataset.ToArray())])))
+            .Concat(PduWriter.Encode(new ReleaseRequestPdu()))
+            .ToArray();
+        File.WriteAllBytes(Path.Combine(Dir("pdu"), "associate-echo-store-release"), session);
+        File.WriteAllBytes(Path.Combine(Dir("pdu"), "abort"), PduWriter.Encode(new AbortPdu(AbortSource.ServiceUser, AbortReason.NotSpecified)));
+
+        string[] messages =
+        [
+            "MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128101500||ORM^O01^ORM_O01|MSG0001|P|2.5.1|||AL|NE||UNICODE UTF-8\rPID|1||PAT001^^^HOSP^MR||DOE^JANE^Q||19700101|F\rPV1|1|E|ED^01^A\rORC|NW|P1|ACC1||SC||^^^^^S\rOBR|1|P1|ACC1|CTHEAD^CT HEAD WO CONTRAST^L|||20261128101000||||||||||||||ACC1||||||||||||||||||||CT\r",
+            "MSH|^~\\&|ADT|HOSP|TRIAGE|TELERAD|20261128101500||ADT^A08|MSG0002|P|2.3\rEVN|A08|20261128101500\rPID|1||PAT001^^^HOSP^MR~NHS123^^^NHS||DOE^JANE||19700101|F|||1 MAIN ST^^TOWN\rPV1|1|I|WARD^12^B\r",
+            "MSH|^~\\&|RIS|HOSP|TRIAGE|TELERAD|20261128111500||ORU^R01|MSG0003|P|2.4\rPID|1||PAT001\rOBR|1|P1|ACC1|CTHEAD|||||||||||||||||||F\rOBX|1|TX|REPORT^Report||FINDINGS: No evidence of intracranial haemorrhage.~IMPRESSION: Normal.||||||F\r",
+        ];
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var bytes = Encoding.UTF8.GetBytes(messages[i].Replace("\\r", "\r", StringComparison.Ordinal));
+            File.WriteAllBytes(Path.Combine(Dir("hl7"), $"message-{i + 1}"), bytes);
+            File.WriteAllBytes(Path.Combine(Dir("mllp"), $"framed-{i + 1}"), [0x0B, .. bytes, 0x1C, 0x0D, 0x0B, .. bytes, 0x1C, 0x0D]);
+        }
+
+        var part = DicomWriter.ToBytes(DicomWriter.CreateFile(Image(2, 2)));
+        var body = Encoding.ASCII.GetBytes("b1\n--b1\r\nContent-Type: application/dicom\r\n\r\n")
+            .Concat(part).Concat(Encoding.ASCII.GetBytes("\r\n--b1\r\nContent-Type: application/dicom\r\n\r\n"))
+            .Concat(part).Concat(Encoding.ASCII.GetBytes("\r\n--b1--\r\n")).ToArray();
+        File.WriteAllBytes(Path.Combine(Dir("stow"), "two-parts"), body);
     }
 
     private static DicomDataset Image(ushort rows, ushort columns)

@@ -11,7 +11,7 @@ namespace TriageEngine.Fuzz.Dicom;
 /// </summary>
 internal static class Targets
 {
-    public static readonly string[] Names = ["part10", "stream"];
+    public static readonly string[] Names = ["part10", "stream", "pdu", "dimse", "hl7", "mllp", "stow"];
 
     /// <summary>Limits a server would set: small enough that a fuzz input cannot make the process page.</summary>
     private static readonly DicomReadOptions s_options = new() { MaxElementLength = 64 << 20, MaxInflatedLength = 64 << 20, MaxItems = 100_000 };
@@ -25,6 +25,21 @@ internal static class Targets
                 break;
             case "stream":
                 Stream(data);
+                break;
+            case "pdu":
+                NetworkTargets.Pdu(data);
+                break;
+            case "dimse":
+                NetworkTargets.Dimse(data);
+                break;
+            case "hl7":
+                NetworkTargets.Hl7(data);
+                break;
+            case "mllp":
+                NetworkTargets.Mllp(data);
+                break;
+            case "stow":
+                NetworkTargets.Stow(data);
                 break;
             default:
                 throw new ArgumentException($"unknown target {target}", nameof(target));

@@ -97,6 +97,11 @@ public static class Hl7Parser
             seg = seg[..end];
         }
 
+        if (seg.Length < 4)
+        {
+            return ReadOnlySpan<byte>.Empty; // "MSH" then a line break: no separator; the segment parser says so
+        }
+
         byte fieldSep = seg[3];
         // MSH-18 is the 17th field separator after "MSH" (MSH-1 is the separator itself).
         for (int n = 0; n < 17; n++)

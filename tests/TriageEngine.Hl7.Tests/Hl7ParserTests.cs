@@ -73,6 +73,16 @@ public class Hl7ParserTests
     }
 
     [Fact]
+    public void Parse_MshThenLineBreak_TypedFormatError()
+    {
+        // found by the hl7 fuzz target: "MSH" directly followed by a segment terminator indexed past the segment
+        foreach (var text in new[] { "MSH\rOBR|1|P1|ACC1\r", "MSH\n", "MSH\r\n", "xMSH\r" })
+        {
+            Assert.Throws<Hl7FormatException>(() => Hl7Parser.Parse(System.Text.Encoding.ASCII.GetBytes(text)));
+        }
+    }
+
+    [Fact]
     public void Parse_Utf8Bom_Skipped()
     {
         byte[] bytes = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Orm.Replace("8859/1", "UNICODE UTF-8", StringComparison.Ordinal))];

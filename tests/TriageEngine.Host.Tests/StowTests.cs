@@ -113,6 +113,27 @@ public sealed class StowTests : IAsyncLifetime
         Assert.Empty(await _app.Services.GetRequiredService<IStudyStore>().InstancesAsync("1.7.2", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Stow_InstanceWithoutSeriesUid_FailedPartNothingKept()
+    {
+        // found by the stow fuzz target: the part passed the checks, its file was kept, then indexing it threw (a 500)
+        var dir = TestStudies.NewFolder("stow-noseries");
+        var path = TestStudies.WriteImage(dir, "1.7.3", "1.7.3.1", "1.7.3.1.1", "OT", 5);
+        var file = DicomFile.Open(path);
+        file.Dataset.Remove(DicomTags.SeriesInstanceUID);
+        var bytes = DicomWriter.ToBytes(file);
+
+        var response = await _http!.PostAsync(new Uri("/dicomweb/studies", UriKind.Relative), Multipart(bytes));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var failed = Assert.Single(doc.RootElement.GetProperty("00081198").GetProperty("Value").EnumerateArray());
+        Assert.Equal(0xC000, failed.GetProperty("00081197").GetProperty("Value")[0].GetInt32());
+        Assert.Empty(await _app!.Services.GetRequiredService<IStudyStore>().InstancesAsync("1.7.3", CancellationToken.None));
+        var files = _app.Services.GetRequiredService<TriageEngine.Dicom.Network.FileStorageHandler>();
+        Assert.False(File.Exists(files.PathFor("1.7.3.1.1")));
+    }
+
     [Theory]
     [InlineData("application/dicom", 415)]
     [InlineData("multipart/related; type=\"application/dicom+xml\"; boundary=x", 415)]

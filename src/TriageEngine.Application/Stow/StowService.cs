@@ -164,6 +164,16 @@ public sealed partial class StowService
             }
 
             var path = _files.PathFor(sop);
+            StoredInstance stored;
+            try
+            {
+                stored = StudyCatalog.ToStored(file, path, length, _time.GetUtcNow()); // every attribute the store needs, before anything is kept
+            }
+            catch (DicomFormatException ex)
+            {
+                return new StowPartResult(sopClass, sop, study, DimseStatus.CannotUnderstand, ex.Message);
+            }
+
             if (!File.Exists(path))
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -182,7 +192,7 @@ public sealed partial class StowService
                 }
             }
 
-            await _studies.AddInstanceAsync(StudyCatalog.ToStored(file, path, length, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            await _studies.AddInstanceAsync(stored, cancellationToken).ConfigureAwait(false);
             LogStored(_logger, sop, study);
             return new StowPartResult(sopClass, sop, study, null, null);
         }

@@ -149,6 +149,12 @@ public interface IOutboxStore
     /// <summary>Queues a message; returns its id.</summary>
     Task<long> EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Queues the messages of one decision in one transaction: all of them or none (a crash part-way leaves none, so the
+    /// decision is queued whole when the study is triaged again). Returns their ids, in order.
+    /// </summary>
+    Task<IReadOnlyList<long>> EnqueueAllAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken);
+
     /// <summary>The oldest pending message of a destination (the next to send, in order), or null.</summary>
     Task<OutboxMessage?> NextPendingAsync(string destination, CancellationToken cancellationToken);
 

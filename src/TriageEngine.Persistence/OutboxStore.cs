@@ -22,30 +22,52 @@ public sealed class OutboxStore : IOutboxStore
         FROM hl7_outbox
         """;
 
+    private const string InsertSql = """
+        INSERT INTO hl7_outbox (destination, control_id, message_type, accession_number, study_instance_uid, priority_code, payload, state,
+            attempts, created_at, next_attempt_at)
+        VALUES (@Destination, @ControlId, @MessageType, @AccessionNumber, @StudyInstanceUid, @PriorityCode, @Payload, 'Pending', 0, @CreatedAt, @CreatedAt)
+        RETURNING id
+        """;
+
     public async Task<long> EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            INSERT INTO hl7_outbox (destination, control_id, message_type, accession_number, study_instance_uid, priority_code, payload, state,
-                attempts, created_at, next_attempt_at)
-            VALUES (@Destination, @ControlId, @MessageType, @AccessionNumber, @StudyInstanceUid, @PriorityCode, @Payload, 'Pending', 0, @CreatedAt, @CreatedAt)
-            RETURNING id
-            """,
-            new
-            {
-                message.Destination,
-                message.ControlId,
-                message.MessageType,
-                message.AccessionNumber,
-                message.StudyInstanceUid,
-                message.PriorityCode,
-                message.Payload,
-                CreatedAt = T(message.CreatedAt),
-            },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(InsertSql, Parameters(message), cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    public async Task<IReadOnlyList<long>> EnqueueAllAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new List<long>(messages.Count);
+        foreach (var message in messages)
+        {
+            ArgumentNullException.ThrowIfNull(message);
+            ids.Add(await connection.ExecuteScalarAsync<long>(new CommandDefinition(InsertSql, Parameters(message), tx, cancellationToken: cancellationToken)).ConfigureAwait(false));
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return ids;
+    }
+
+    private object Parameters(OutboxMessage message) => new
+    {
+        message.Destination,
+        message.ControlId,
+        message.MessageType,
+        message.AccessionNumber,
+        message.StudyInstanceUid,
+        message.PriorityCode,
+        message.Payload,
+        CreatedAt = T(message.CreatedAt),
+    };
 
     public async Task<OutboxMessage?> NextPendingAsync(string destination, CancellationToken cancellationToken)
     {

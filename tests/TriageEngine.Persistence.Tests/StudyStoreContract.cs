@@ -146,4 +146,55 @@ internal static class StudyStoreContract
         Assert.Equal("C2", dead.ControlId);
         Assert.Equal(2, (await outbox.ListAsync(null, 10, CancellationToken.None)).Count);
     }
+
+    /// <summary>
+    /// A priority change queues the order update and the AI result in one transaction: when the result's insert fails
+    /// after the order update's (as a crash between them would leave it), neither is queued, and triaging the study
+    /// again queues both, once. Queued one by one, the order update alone would mark the priority as sent and the
+    /// result would never be queued.
+    /// </summary>
+    public static async Task Hl7Outbox_ResultInsertFailsAfterOrderUpdate_NothingQueuedThenRetriageQueuesBothOnce(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new FailFirstBatchOnSecondRow(new OutboxStore(db));
+        var outbox = new TriageEngine.Application.Outbound.Hl7Outbox(
+            new TriageEngine.Application.Outbound.Hl7OutboundOptions { Destinations = [new TriageEngine.Application.Outbound.Hl7Destination { Name = "RIS" }] },
+            store, new OrderStore(db), Microsoft.Extensions.Logging.Abstractions.NullLogger<TriageEngine.Application.Outbound.Hl7Outbox>.Instance);
+        var critical = WorklistRepositoryContract.Item("9.1", 0.93, PriorityClass.Critical);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => outbox.OnChangedAsync(critical, critical, CancellationToken.None).AsTask());
+        Assert.Empty(await store.ListAsync(null, 10, CancellationToken.None)); // the order update's row was rolled back with the result's
+        Assert.Null(await store.LastQueuedPriorityAsync("RIS", "9.1", "ORM^O01", CancellationToken.None));
+
+        await outbox.OnChangedAsync(critical, critical, CancellationToken.None); // the study triaged again after the restart
+        await outbox.OnChangedAsync(critical, critical, CancellationToken.None); // and once more: nothing new to say
+        var queued = await store.ListAsync(null, 10, CancellationToken.None);
+        Assert.Equal(["ORM^O01", "ORU^R01"], queued.OrderBy(m => m.Id).Select(m => m.MessageType));
+        Assert.All(queued, m => Assert.Equal(("S", "9.1", OutboxState.Pending), (m.PriorityCode, m.StudyInstanceUid, m.State)));
+    }
+
+    /// <summary>The first batch's second row reuses the first row's control id, so its insert fails after the first row's.</summary>
+    private sealed class FailFirstBatchOnSecondRow(IOutboxStore inner) : IOutboxStore
+    {
+        private int _batches;
+
+        public Task<IReadOnlyList<long>> EnqueueAllAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _batches) == 1 && messages.Count >= 2
+                ? inner.EnqueueAllAsync([messages[0], messages[1] with { ControlId = messages[0].ControlId }, .. messages.Skip(2)], cancellationToken)
+                : inner.EnqueueAllAsync(messages, cancellationToken);
+
+        public Task<long> EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken) => inner.EnqueueAsync(message, cancellationToken);
+
+        public Task<OutboxMessage?> NextPendingAsync(string destination, CancellationToken cancellationToken) => inner.NextPendingAsync(destination, cancellationToken);
+
+        public Task MarkDeliveredAsync(long id, string ackCode, CancellationToken cancellationToken) => inner.MarkDeliveredAsync(id, ackCode, cancellationToken);
+
+        public Task MarkFailedAsync(long id, string error, DateTimeOffset nextAttemptAt, bool deadLetter, CancellationToken cancellationToken) =>
+            inner.MarkFailedAsync(id, error, nextAttemptAt, deadLetter, cancellationToken);
+
+        public Task<string?> LastQueuedPriorityAsync(string destination, string studyInstanceUid, string messageType, CancellationToken cancellationToken) =>
+            inner.LastQueuedPriorityAsync(destination, studyInstanceUid, messageType, cancellationToken);
+
+        public Task<IReadOnlyList<OutboxMessage>> ListAsync(OutboxState? state, int limit, CancellationToken cancellationToken) => inner.ListAsync(state, limit, cancellationToken);
+    }
 }

@@ -8,6 +8,10 @@ public class SqliteStudyStoreTests
     public Task Outbox_InOrderDeliveredFailedDeadLetter() => StudyStoreContract.Outbox_InOrderDeliveredFailedDeadLetter(Databases.NewSqlite());
 
     [Fact]
+    public Task Hl7Outbox_ResultInsertFailsAfterOrderUpdate_NothingQueuedThenRetriageQueuesBothOnce() =>
+        StudyStoreContract.Hl7Outbox_ResultInsertFailsAfterOrderUpdate_NothingQueuedThenRetriageQueuesBothOnce(Databases.NewSqlite());
+
+    [Fact]
     public Task ReleaseClaims_EarlierProcessOfThisNodeOnly() => StudyStoreContract.ReleaseClaims_EarlierProcessOfThisNodeOnly(Databases.NewSqlite());
 
     [Fact]
@@ -36,6 +40,13 @@ public class PostgresStudyStoreTests
     {
         using var db = await Databases.NewPostgresAsync();
         await StudyStoreContract.Outbox_InOrderDeliveredFailedDeadLetter(db);
+    }
+
+    [PostgresFact]
+    public async Task Hl7Outbox_ResultInsertFailsAfterOrderUpdate_NothingQueuedThenRetriageQueuesBothOnce()
+    {
+        using var db = await Databases.NewPostgresAsync();
+        await StudyStoreContract.Hl7Outbox_ResultInsertFailsAfterOrderUpdate_NothingQueuedThenRetriageQueuesBothOnce(db);
     }
 
     [PostgresFact]

@@ -18,6 +18,22 @@ public sealed class PythonHl7FactAttribute : FactAttribute
     }
 }
 
+/// <summary>Runs only where both PostgreSQL (TRIAGE_TEST_POSTGRES) and Debian's python3-hl7 are there.</summary>
+public sealed class PostgresPythonHl7FactAttribute : FactAttribute
+{
+    public PostgresPythonHl7FactAttribute()
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(PostgresFactAttribute.Variable)))
+        {
+            Skip = $"{PostgresFactAttribute.Variable} is not set (scripts/test.sh starts a PostgreSQL server and sets it)";
+        }
+        else if (!PythonHl7Receiver.Available)
+        {
+            Skip = "/usr/bin/python3 with the hl7 module (Debian python3-hl7) is not installed";
+        }
+    }
+}
+
 /// <summary>python-hl7's MLLP server (Assets/hl7-receiver.py) on 127.0.0.1: stores each message it receives and ACKs it.</summary>
 public sealed class PythonHl7Receiver : IDisposable
 {

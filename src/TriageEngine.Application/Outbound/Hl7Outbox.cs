@@ -7,7 +7,8 @@ namespace TriageEngine.Application.Outbound;
 /// <summary>
 /// Queues HL7 messages when a study's priority changes: an order update (ORM^O01 with ORC-1 = XO, or OMI^O23) carrying
 /// the mapped priority in TQ1-9 and ORC-7.6, and an ORU^R01 with the AI result where the destination wants results.
-/// Only a change of the mapped priority code is sent again. Rows are committed before anything is sent.
+/// Only a change of the mapped priority code is sent again. The rows of one change are committed together, in one
+/// transaction, before anything is sent.
 /// </summary>
 public sealed partial class Hl7Outbox : IWorklistChangeSink
 {
@@ -42,7 +43,7 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
         }
 
         var order = await _orders.FindAsync(after.AccessionNumber, cancellationToken).ConfigureAwait(false);
-        var queued = 0;
+        var queue = new List<(OutboxMessage Row, TriageEngine.Hl7.Hl7Message Message)>();
         foreach (var destination in _options.Destinations)
         {
             var code = destination.PriorityMapping.TryGetValue(after.Priority.PriorityClass.ToString(), out var c) ? c : "R";
@@ -66,27 +67,32 @@ public sealed partial class Hl7Outbox : IWorklistChangeSink
             var now = _time.GetUtcNow();
             var controlId = Hl7OutboundMessages.NewControlId(now);
             var message = Hl7OutboundMessages.OrderUpdate(_options, destination, after, order, code, controlId, now);
-            await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, controlId, orderType, after.AccessionNumber, after.StudyInstanceUid, code,
-                message.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
-            await AuditAsync(after, orderType, controlId, destination.Name, message, cancellationToken).ConfigureAwait(false);
-            queued++;
-            LogQueued(_logger, orderType, controlId, destination.Name, code, after.StudyInstanceUid);
+            queue.Add((new OutboxMessage(0, destination.Name, controlId, orderType, after.AccessionNumber, after.StudyInstanceUid, code,
+                message.ToString(), OutboxState.Pending, 0, now, now, null, null), message));
             if (destination.SendResults && after.Findings.Count > 0)
             {
                 var resultId = Hl7OutboundMessages.NewControlId(now);
                 var result = Hl7OutboundMessages.Result(_options, destination, after, order, resultId, now);
-                await _store.EnqueueAsync(new OutboxMessage(0, destination.Name, resultId, "ORU^R01", after.AccessionNumber, after.StudyInstanceUid, code,
-                    result.ToString(), OutboxState.Pending, 0, now, now, null, null), cancellationToken).ConfigureAwait(false);
-                await AuditAsync(after, "ORU^R01", resultId, destination.Name, result, cancellationToken).ConfigureAwait(false);
-                queued++;
-                LogQueued(_logger, "ORU^R01", resultId, destination.Name, code, after.StudyInstanceUid);
+                queue.Add((new OutboxMessage(0, destination.Name, resultId, "ORU^R01", after.AccessionNumber, after.StudyInstanceUid, code,
+                    result.ToString(), OutboxState.Pending, 0, now, now, null, null), result));
             }
         }
 
-        if (queued > 0)
+        if (queue.Count == 0)
         {
-            Enqueued?.Invoke();
+            return;
         }
+
+        // one transaction for the whole decision: the order update is what marks the priority as sent, so an order
+        // update committed without its result (a crash in between) would lose the result for good
+        await _store.EnqueueAllAsync(queue.Select(q => q.Row).ToList(), cancellationToken).ConfigureAwait(false);
+        foreach (var (row, message) in queue)
+        {
+            await AuditAsync(after, row.MessageType, row.ControlId, row.Destination, message, cancellationToken).ConfigureAwait(false);
+            LogQueued(_logger, row.MessageType, row.ControlId, row.Destination, row.PriorityCode, after.StudyInstanceUid);
+        }
+
+        Enqueued?.Invoke();
     }
 
     /// <summary>Every queued message is in the audit log by its control id, type, destination and content hash.</summary>

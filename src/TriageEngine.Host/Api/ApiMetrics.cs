@@ -120,6 +120,8 @@ internal sealed class MeteredOutboxStore(IOutboxStore inner, TimeProvider time) 
 
     public Task<long> EnqueueAsync(OutboxMessage message, CancellationToken cancellationToken) => inner.EnqueueAsync(message, cancellationToken);
 
+    public Task<IReadOnlyList<long>> EnqueueAllAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken) => inner.EnqueueAllAsync(messages, cancellationToken);
+
     public async Task<OutboxMessage?> NextPendingAsync(string destination, CancellationToken cancellationToken)
     {
         var next = await inner.NextPendingAsync(destination, cancellationToken).ConfigureAwait(false);

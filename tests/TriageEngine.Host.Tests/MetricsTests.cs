@@ -28,7 +28,16 @@ public sealed class MetricsTests
         var items = await s.WaitForWorklistAsync(3, ApiServer.Key("reader"));
         var modality = items[0].GetProperty("modality").GetString()!;
 
+        // gauges are read from the database at each scrape: the last study's claim may still be completing when the
+        // worklist already lists it, so scrape until the pipeline says all three are done (or give up and let the asserts say why)
         var text = await s.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        for (var i = 0; i < 40 && !(Value(text, "triage_pipeline_studies{state=\"triaged\"}") == 3
+            && new[] { "CRITICAL", "STAT", "URGENT", "ROUTINE" }.Sum(c => Value(text, $"triage_worklist_depth{{state=\"unclaimed\",priority_class=\"{c}\"}}")) == 3); i++)
+        {
+            await Task.Delay(250);
+            text = await s.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        }
+
         var instances = files.Values.Sum(f => f.Length);
         var received = Regex.Matches(text, @"^triage_instances_received_total\{modality=""[^""]+""\} ([0-9.]+)$", RegexOptions.Multiline).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
         var receivedBefore = Regex.Matches(before, @"^triage_instances_received_total\{modality=""[^""]+""\} ([0-9.]+)$", RegexOptions.Multiline).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));

@@ -414,6 +414,7 @@ public sealed class DicomIso2022Encoding : Encoding
     private sealed class CharacterSet
     {
         private readonly int? _codePage;
+        private Encoding? _strict; // the code page, throwing where a character has no bytes (set once; a race sets an equal one)
 
         public CharacterSet(string term, bool g1, int bytesPerChar, int? codePage, byte[][] escapes)
         {
@@ -478,7 +479,7 @@ public sealed class DicomIso2022Encoding : Encoding
                 return c.Length == 1 && JisX0212Codes.Value.TryGetValue(c[0], out var code) ? [(byte)(code >> 8), (byte)code] : null;
             }
 
-            var enc = Encoding.GetEncoding(Encoding.CodePage, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
+            var enc = _strict ??= Encoding.GetEncoding(Encoding.CodePage, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
             byte[] bytes;
             try
             {

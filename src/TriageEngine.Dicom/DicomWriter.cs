@@ -125,17 +125,31 @@ public static class DicomWriter
 
         if (e.Items is { } items)
         {
-            // sequences: undefined length with delimiters (simple and streamable)
-            var n = WriteVrAndLength(header, DicomVR.SQ, UndefinedLength, explicitVR);
-            output.Write(header[..n]);
+            // sequences and items with defined lengths, as DCMTK writes them (and re-encodes what it forwards):
+            // a file passed through a DCMTK peer keeps its bytes
+            var encoded = new List<byte[]>(items.Count);
+            long total = 0;
             foreach (var item in items)
             {
-                WriteItemTag(output, 0xE000, UndefinedLength);
-                WriteDataset(output, item, explicitVR);
-                WriteItemTag(output, 0xE00D, 0);
+                using var body = new MemoryStream();
+                WriteDataset(body, item, explicitVR);
+                encoded.Add(body.ToArray());
+                total += 8 + body.Length;
             }
 
-            WriteItemTag(output, 0xE0DD, 0);
+            if (total >= UndefinedLength)
+            {
+                throw new NotSupportedException($"Sequence {e.Tag} is {total} bytes, more than a defined length can hold.");
+            }
+
+            var n = WriteVrAndLength(header, DicomVR.SQ, (uint)total, explicitVR);
+            output.Write(header[..n]);
+            foreach (var item in encoded)
+            {
+                WriteItemTag(output, 0xE000, (uint)item.Length);
+                output.Write(item);
+            }
+
             return;
         }
 

@@ -5,7 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 ensure_dotnet
 # dcmtk: an independent DICOM implementation our files are checked against (dcmdump)
-ensure_packages libgomp1 libgtk-3-0 ca-certificates python3 dcmtk python3-hl7 orthanc orthanc-dicomweb chromium
+# dicom3tools: dciodvfy checks the files our writer produces against the IODs
+ensure_packages libgomp1 libgtk-3-0 ca-certificates python3 dcmtk dicom3tools python3-hl7 orthanc orthanc-dicomweb chromium
 
 echo "== PostgreSQL on loopback (repository contract tests run against it and SQLite)"
 eval "$("$REPO_ROOT/scripts/postgres.sh" start)"

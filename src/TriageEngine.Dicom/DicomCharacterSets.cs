@@ -4,11 +4,10 @@ namespace TriageEngine.Dicom;
 
 /// <summary>Maps Specific Character Set (0008,0005) to a .NET encoding (PS3.3 C.12.1.1.2).</summary>
 /// <remarks>
-/// Single-byte and Unicode sets map to one encoding. Code extensions (values "ISO 2022 IR nnn" with escape
-/// sequences switching sets inside a value) are approximated: ISO 2022 IR 87/159 (Japanese) decode with
-/// .NET's iso-2022-jp, ISO 2022 IR 149 (Korean) with EUC-KR and ISO 2022 IR 58 (Chinese) with GB2312, and any
-/// other multi-valued set uses the encoding of its first non-default value. Full escape-sequence switching per
-/// PS3.5 §6.1.2.5 is a follow-up.
+/// A single value without code extensions maps to one encoding. Values with code extensions (more than one value,
+/// or an "ISO 2022 IR nnn" term) map to a <see cref="DicomIso2022Encoding"/>, which follows the escape sequences
+/// of PS3.5 §6.1.2.5 and returns to the initial sets at each delimiter; use <see cref="Decode"/> and
+/// <see cref="Encode"/> with the element's VR so that person names reset at '^' and '=' too.
 /// </remarks>
 public static class DicomCharacterSets
 {
@@ -47,19 +46,10 @@ public static class DicomCharacterSets
 
         if (normalized.Length > 1 || normalized[0].StartsWith("ISO 2022", StringComparison.Ordinal))
         {
-            if (normalized.Contains("ISO 2022 IR 87") || normalized.Contains("ISO 2022 IR 159"))
+            // code extensions; a lone ISO_IR 192 / GB18030 / GBK among several values (not allowed) keeps its encoding
+            if (!normalized.Any(t => t is "ISO_IR 192" or "GB18030" or "GBK"))
             {
-                return Get(50222); // iso-2022-jp
-            }
-
-            if (normalized.Contains("ISO 2022 IR 149"))
-            {
-                return Get(51949); // EUC-KR: the G1 bytes after ESC $ ) C
-            }
-
-            if (normalized.Contains("ISO 2022 IR 58"))
-            {
-                return Get(936); // GB2312 (subset of GBK) in G1
+                return s_extended.GetOrAdd(string.Join('\\', normalized), _ => new DicomIso2022Encoding(normalized));
             }
         }
 
@@ -94,4 +84,23 @@ public static class DicomCharacterSets
     };
 
     private static Encoding Get(int codePage) => Encoding.GetEncoding(codePage);
+
+    internal static Encoding CodePage(int codePage) => Get(codePage);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DicomIso2022Encoding> s_extended = new(StringComparer.Ordinal);
+
+    /// <summary>Decodes a text value of the given VR: escape sequences and the resets at delimiters where the
+    /// encoding has code extensions, otherwise the encoding's plain decoding.</summary>
+    public static string Decode(Encoding encoding, ReadOnlySpan<byte> value, DicomVR vr)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        return encoding is DicomIso2022Encoding iso ? iso.Decode(value, vr) : encoding.GetString(value);
+    }
+
+    /// <summary>Encodes a text value of the given VR (escape sequences where the encoding has code extensions).</summary>
+    public static byte[] Encode(Encoding encoding, string text, DicomVR vr)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        return encoding is DicomIso2022Encoding iso ? iso.Encode(text, vr) : encoding.GetBytes(text);
+    }
 }

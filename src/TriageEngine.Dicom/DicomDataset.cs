@@ -138,7 +138,7 @@ public sealed class DicomDataset : IEnumerable<DicomElement>
     {
         var text = value ?? "";
         var bytes = (vr is DicomVR.PN or DicomVR.LO or DicomVR.SH or DicomVR.LT or DicomVR.ST or DicomVR.UT or DicomVR.UC)
-            ? TextEncoding.GetBytes(text)
+            ? DicomCharacterSets.Encode(TextEncoding, text, vr)
             : Encoding.ASCII.GetBytes(text);
         if ((bytes.Length & 1) == 1)
         {
@@ -242,7 +242,7 @@ public sealed class DicomDataset : IEnumerable<DicomElement>
         var enc = e.VR is DicomVR.PN or DicomVR.LO or DicomVR.SH or DicomVR.LT or DicomVR.ST or DicomVR.UT or DicomVR.UC
             ? (tag == DicomTags.SpecificCharacterSet ? Encoding.ASCII : TextEncoding)
             : Encoding.Latin1;
-        return enc.GetString(e.Value.Span).TrimEnd('\0', ' ');
+        return DicomCharacterSets.Decode(enc, e.Value.Span, e.VR).TrimEnd('\0', ' ');
     }
 
     /// <summary>The first value of a string element, trimmed; null when absent or empty.</summary>

@@ -3,6 +3,14 @@ using System.Text;
 
 namespace TriageEngine.Dicom;
 
+/// <summary>How <see cref="DicomWriter"/> writes a file.</summary>
+public sealed record DicomWriterOptions
+{
+    /// <summary>When set, the dataset is written de-identified (PS3.15 Annex E Basic profile, see
+    /// <see cref="DicomDeidentifier"/>) and the meta information is rebuilt from the de-identified dataset.</summary>
+    public DeidentificationOptions? Deidentify { get; init; }
+}
+
 /// <summary>Writes Part 10 files: preamble, meta group with group length, dataset in explicit or implicit VR little endian.</summary>
 public static class DicomWriter
 {
@@ -30,7 +38,10 @@ public static class DicomWriter
     }
 
     /// <summary>Writes atomically: a temporary file, flushed to disk, then renamed over <paramref name="path"/>.</summary>
-    public static void WriteFile(string path, DicomFile file)
+    public static void WriteFile(string path, DicomFile file) => WriteFile(path, file, null);
+
+    /// <summary>Writes atomically with <paramref name="options"/> (de-identification when set).</summary>
+    public static void WriteFile(string path, DicomFile file, DicomWriterOptions? options)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(file);
@@ -39,24 +50,32 @@ public static class DicomWriter
         var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
         {
-            Write(fs, file);
+            Write(fs, file, options);
             fs.Flush(flushToDisk: true);
         }
 
         File.Move(tmp, path, overwrite: true);
     }
 
-    public static byte[] ToBytes(DicomFile file)
+    public static byte[] ToBytes(DicomFile file, DicomWriterOptions? options = null)
     {
         using var ms = new MemoryStream();
-        Write(ms, file);
+        Write(ms, file, options);
         return ms.ToArray();
     }
 
-    public static void Write(Stream output, DicomFile file)
+    public static void Write(Stream output, DicomFile file) => Write(output, file, null);
+
+    public static void Write(Stream output, DicomFile file, DicomWriterOptions? options)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(file);
+        if (options?.Deidentify is { } deidentify)
+        {
+            var dataset = DicomDeidentifier.Deidentify(file.Dataset, deidentify);
+            file = new DicomFile(CreateMeta(dataset, file.TransferSyntax), dataset, file.TransferSyntax);
+        }
+
         if (file.TransferSyntax.IsBigEndian || file.TransferSyntax.IsDeflated)
         {
             throw new NotSupportedException($"Writing {file.TransferSyntax.Name} is not supported; use explicit or implicit VR little endian.");
@@ -106,17 +125,31 @@ public static class DicomWriter
 
         if (e.Items is { } items)
         {
-            // sequences: undefined length with delimiters (simple and streamable)
-            var n = WriteVrAndLength(header, DicomVR.SQ, UndefinedLength, explicitVR);
-            output.Write(header[..n]);
+            // sequences and items with defined lengths, as DCMTK writes them (and re-encodes what it forwards):
+            // a file passed through a DCMTK peer keeps its bytes
+            var encoded = new List<byte[]>(items.Count);
+            long total = 0;
             foreach (var item in items)
             {
-                WriteItemTag(output, 0xE000, UndefinedLength);
-                WriteDataset(output, item, explicitVR);
-                WriteItemTag(output, 0xE00D, 0);
+                using var body = new MemoryStream();
+                WriteDataset(body, item, explicitVR);
+                encoded.Add(body.ToArray());
+                total += 8 + body.Length;
             }
 
-            WriteItemTag(output, 0xE0DD, 0);
+            if (total >= UndefinedLength)
+            {
+                throw new NotSupportedException($"Sequence {e.Tag} is {total} bytes, more than a defined length can hold.");
+            }
+
+            var n = WriteVrAndLength(header, DicomVR.SQ, (uint)total, explicitVR);
+            output.Write(header[..n]);
+            foreach (var item in encoded)
+            {
+                WriteItemTag(output, 0xE000, (uint)item.Length);
+                output.Write(item);
+            }
+
             return;
         }
 

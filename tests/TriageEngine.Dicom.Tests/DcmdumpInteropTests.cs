@@ -83,6 +83,42 @@ public sealed partial class DcmdumpInteropTests
         }
     }
 
+    [DcmdumpTheory]
+    [InlineData("\\ISO 2022 IR 149", "Hong^Gildong=洪^吉洞=홍^길동")]
+    [InlineData("\\ISO 2022 IR 58", "Zhang^XiaoDong=张^小东=")]
+    [InlineData("ISO 2022 IR 100\\ISO 2022 IR 126", "Müller^Anna=Μύλλερ^Άννα")] // PN: no escape in the first (alphabetic) group
+    public void WriteFile_CodeExtensionPersonName_DcmdumpConvertsToTheSameText(string characterSet, string name)
+    {
+        var ds = DicomReaderTests.BuildSample();
+        ds.AddString(DicomTags.SpecificCharacterSet, DicomVR.CS, characterSet);
+        ds.AddString(DicomTags.PatientName, DicomVR.PN, name);
+        var path = Path.Combine(Path.GetTempPath(), "te-interop-" + Guid.NewGuid().ToString("N") + ".dcm");
+        try
+        {
+            DicomWriter.WriteFile(path, DicomWriter.CreateFile(ds));
+            Assert.Contains("\u001b", System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path)), StringComparison.Ordinal); // escapes were written
+            var psi = new ProcessStartInfo(Dcmdump.Path!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, StandardOutputEncoding = System.Text.Encoding.UTF8 };
+            foreach (var a in new[] { "+U8", "+L", path })
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEnd();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.True(p.ExitCode == 0, stderr);
+            Assert.DoesNotContain("E:", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("W:", stderr, StringComparison.Ordinal);
+            Assert.Equal("PN [" + name + "]", TopLevelValues(stdout.Result)["0010,0010"]);
+            Assert.Equal(name, DicomFile.Open(path).Dataset.GetString(DicomTags.PatientName));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [DcmdumpFact]
     public void Dcmdump_TruncatedFile_FailsWhereOurReaderThrows()
     {

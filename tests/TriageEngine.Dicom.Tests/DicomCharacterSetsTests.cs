@@ -20,13 +20,21 @@ public sealed class DicomCharacterSetsTests
     [InlineData("ISO_IR 192", 65001)]
     [InlineData("GB18030", 54936)]
     [InlineData("GBK", 936)]
-    [InlineData("\\ISO 2022 IR 87", 50222)]
-    [InlineData("ISO 2022 IR 6\\ISO 2022 IR 149", 51949)]
-    [InlineData("ISO 2022 IR 100\\ISO 2022 IR 126", 28591)]
     [InlineData("UNKNOWN SET", 28591)]
     public void Resolve_DefinedTerm_ReturnsCodePage(string? term, int codePage)
     {
         Assert.Equal(codePage, DicomCharacterSets.Resolve(term).CodePage);
+    }
+
+    [Theory]
+    [InlineData("\\ISO 2022 IR 87")]
+    [InlineData("ISO 2022 IR 6\\ISO 2022 IR 149")]
+    [InlineData("ISO 2022 IR 100\\ISO 2022 IR 126")]
+    [InlineData("ISO 2022 IR 100")]
+    public void Resolve_CodeExtensions_ReturnsIso2022Encoding(string term)
+    {
+        var enc = Assert.IsType<DicomIso2022Encoding>(DicomCharacterSets.Resolve(term));
+        Assert.Equal(term.Split('\\').Select(t => t.Trim()), enc.DefinedTerms);
     }
 
     [Theory]

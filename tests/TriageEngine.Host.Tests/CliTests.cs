@@ -15,6 +15,7 @@ public class CliTests
         new[] { "phantoms", "generate", "--help" },
         new[] { "dicom", "--help" },
         new[] { "dicom", "dump", "--help" },
+        new[] { "dicom", "deidentify", "--help" },
         new[] { "models", "--help" },
         new[] { "models", "list", "--help" },
     };
@@ -136,6 +137,46 @@ public class CliTests
 
         Assert.Equal(ExitCodes.DataError, r.ExitCode);
         Assert.StartsWith($"triage: {path}: not valid DICOM: ", Assert.Single(r.StderrLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DicomDeidentify_Folder_WritesDeidentifiedCopiesWithConsistentUids()
+    {
+        var dir = TestStudies.NewFolder("deid-in");
+        TestStudies.WriteImage(dir, "1.9.7", "1.9.7.1", "1.9.7.1.1", "CT", 7, accession: "ACC-SECRET-1");
+        TestStudies.WriteImage(dir, "1.9.7", "1.9.7.1", "1.9.7.1.2", "CT", 9, accession: "ACC-SECRET-1", instanceNumber: 2);
+        var outDir = TestStudies.NewFolder("deid-out");
+
+        var r = await CliRunner.InProcessAsync("dicom", "deidentify", dir, "--out", outDir, "--key", "k1");
+
+        Assert.Equal(ExitCodes.Ok, r.ExitCode);
+        Assert.Empty(r.Stderr);
+        var written = Directory.GetFiles(outDir, "*.dcm").Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(2, written.Length);
+        Assert.Equal(2, r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var expectedStudy = TriageEngine.Dicom.DicomDeidentifier.MapUid("1.9.7", "k1");
+        foreach (var path in written)
+        {
+            var ds = TriageEngine.Dicom.DicomFile.Open(path).Dataset;
+            Assert.Equal(expectedStudy, ds.GetString(TriageEngine.Dicom.DicomTags.StudyInstanceUID));
+            Assert.Null(ds.GetString(TriageEngine.Dicom.DicomTags.AccessionNumber));
+            Assert.Equal(Path.GetFileNameWithoutExtension(path), ds.GetString(TriageEngine.Dicom.DicomTags.SOPInstanceUID));
+            Assert.DoesNotContain("ACC-SECRET-1", File.ReadAllText(path, System.Text.Encoding.Latin1), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task DicomDeidentify_MissingKey_OneLineUsageError()
+    {
+        var dir = TestStudies.NewFolder("deid-in");
+        TestStudies.WriteImage(dir, "1.9.8", "1.9.8.1", "1.9.8.1.1", "CT", 7);
+
+        var r = await CliRunner.InProcessAsync("dicom", "deidentify", dir, "--out", TestStudies.NewFolder("deid-out"));
+
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        Assert.StartsWith("triage: ", line, StringComparison.Ordinal);
+        Assert.Contains("--key", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -247,7 +247,7 @@ public static class PhantomGenerator
         ds.AddStrings(DicomTags.ImageType, DicomVR.CS, "ORIGINAL", "PRIMARY");
         if (study.Vendor.Modality == "DX")
         {
-            ds.AddString(new DicomTag(0x0008, 0x0068), DicomVR.CS, "FOR PRESENTATION"); // Presentation Intent Type
+            AddDxImageAttributes(ds, mono1);
         }
 
         ds.AddDecimals(DicomTags.KVP, rng.Next(110, 126));
@@ -289,12 +289,56 @@ public static class PhantomGenerator
             ds.AddDecimals(DicomTags.PixelSpacing, spacing, spacing);
             ds.AddDecimals(DicomTags.WindowCenter, 500);
             ds.AddDecimals(DicomTags.WindowWidth, 1000);
+            AddMrImageAttributes(ds);
             AddPixels(ds, KneeMrPhantom.Size, KneeMrPhantom.Size, 12, "MONOCHROME2", slices[k]);
             result.Add(new WrittenInstance(sopUid, false, Save(root, study, seriesNumber, k + 1, ds)));
         }
 
         return result;
     }
+
+    /// <summary>The DX Image, DX Anatomy Imaged, DX Detector and DX Positioning attributes the DX For Presentation IOD
+    /// requires (PS3.3 A.26), with fixed values: a chest PA on a flat-panel detector.</summary>
+    private static void AddDxImageAttributes(DicomDataset ds, bool mono1)
+    {
+        ds.AddString(new DicomTag(0x0008, 0x0068), DicomVR.CS, "FOR PRESENTATION"); // Presentation Intent Type
+        ds.AddString(new DicomTag(0x0020, 0x0062), DicomVR.CS, "U"); // Image Laterality: unpaired
+        ds.AddSequence(new DicomTag(0x0008, 0x2218), Code("51185008", "SCT", "Chest")); // Anatomic Region Sequence
+        ds.AddString(new DicomTag(0x0028, 0x1040), DicomVR.CS, "LOG"); // Pixel Intensity Relationship
+        var sign = new byte[2];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(sign, (short)(mono1 ? -1 : 1));
+        ds.AddBytes(new DicomTag(0x0028, 0x1041), DicomVR.SS, sign); // Pixel Intensity Relationship Sign
+        ds.AddDecimals(DicomTags.RescaleIntercept, 0);
+        ds.AddDecimals(DicomTags.RescaleSlope, 1);
+        ds.AddString(DicomTags.RescaleType, DicomVR.LO, "US");
+        ds.AddString(new DicomTag(0x2050, 0x0020), DicomVR.CS, mono1 ? "INVERSE" : "IDENTITY"); // Presentation LUT Shape
+        ds.AddString(new DicomTag(0x0028, 0x2110), DicomVR.CS, "00"); // Lossy Image Compression
+        ds.AddString(new DicomTag(0x0028, 0x0301), DicomVR.CS, "NO"); // Burned In Annotation
+        ds.AddString(new DicomTag(0x0018, 0x7004), DicomVR.CS, "SCINTILLATOR"); // Detector Type
+        ds.AddString(new DicomTag(0x0018, 0x1508), DicomVR.CS, ""); // Positioner Type (Type 2)
+        ds.AddSequence(new DicomTag(0x0040, 0x0555)); // Acquisition Context Sequence (Type 2, empty)
+        ds.AddSequence(new DicomTag(0x0054, 0x0220), Code("399348003", "SCT", "postero-anterior")); // View Code Sequence
+    }
+
+    /// <summary>The MR Image module's Type 1 and 2 attributes (PS3.3 C.8.3.1) and the paired-structure laterality:
+    /// fixed values of a 2D spin-echo knee series.</summary>
+    private static void AddMrImageAttributes(DicomDataset ds)
+    {
+        ds.AddString(new DicomTag(0x0020, 0x0060), DicomVR.CS, "R"); // Laterality (the knee is paired)
+        ds.AddString(DicomTags.PositionReferenceIndicator, DicomVR.LO, "");
+        ds.AddString(new DicomTag(0x0018, 0x0020), DicomVR.CS, "SE"); // Scanning Sequence
+        ds.AddString(new DicomTag(0x0018, 0x0021), DicomVR.CS, "NONE"); // Sequence Variant
+        ds.AddString(new DicomTag(0x0018, 0x0022), DicomVR.CS, ""); // Scan Options (Type 2)
+        ds.AddString(new DicomTag(0x0018, 0x0023), DicomVR.CS, "2D"); // MR Acquisition Type
+        ds.AddDecimals(new DicomTag(0x0018, 0x0080), 3000); // Repetition Time
+        ds.AddDecimals(new DicomTag(0x0018, 0x0081), 30); // Echo Time
+        ds.AddInteger(new DicomTag(0x0018, 0x0091), 8); // Echo Train Length
+    }
+
+    private static DicomDataset Code(string value, string scheme, string meaning) => new DicomDataset()
+        .AddString(new DicomTag(0x0008, 0x0100), DicomVR.SH, value)
+        .AddString(new DicomTag(0x0008, 0x0102), DicomVR.SH, scheme)
+        .AddString(new DicomTag(0x0008, 0x0104), DicomVR.LO, meaning);
 
     private static void AddPixels(DicomDataset ds, int rows, int columns, int bitsStored, string photometric, ushort[] stored)
     {

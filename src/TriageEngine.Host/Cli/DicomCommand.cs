@@ -80,6 +80,6 @@ public static class DicomCommand
             return ExitCodes.Ok;
         });
 
-        return new Command("dicom", "Inspect DICOM files") { dump, pixels, DicomScanCommand.Create(context) };
+        return new Command("dicom", "Inspect DICOM files") { dump, pixels, DicomScanCommand.Create(context), DicomDeidentifyCommand.Create(context) };
     }
 }

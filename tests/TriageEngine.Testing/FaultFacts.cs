@@ -134,6 +134,14 @@ public sealed class PrivatePostgres : IDisposable
     public void RestartFast() =>
         Ctl($"'{_bin}/pg_ctl' -D '{_dir}/data' -l '{_dir}/server.log' -w -t 60 -m fast restart");
 
+    /// <summary>A fast restart that stays down for <paramref name="downtime"/>: pg_ctl stop -m fast, wait, pg_ctl start.</summary>
+    public void RestartFast(TimeSpan downtime)
+    {
+        Ctl($"'{_bin}/pg_ctl' -D '{_dir}/data' -w -t 60 -m fast stop");
+        Thread.Sleep(downtime);
+        Ctl($"'{_bin}/pg_ctl' -D '{_dir}/data' -l '{_dir}/server.log' -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off\" start");
+    }
+
     private void Ctl(string command)
     {
         var (code, output) = IsRoot ? Shell.Run("su", "postgres", "-s", "/bin/bash", "-c", command) : Shell.Run("bash", "-c", command);

@@ -17,6 +17,13 @@ public interface IBatchRunner
     void RunBatch(float[] batch, int count, Span<float> scores);
 }
 
+/// <summary>A runner whose running batch can be stopped from another thread (the batch then throws).</summary>
+public interface IInterruptibleBatchRunner : IBatchRunner
+{
+    /// <summary>Stops the batch running now, if any; the next batch runs normally.</summary>
+    void Interrupt();
+}
+
 /// <summary>
 /// One image's score with the batch it ran in: the batch's number (per batcher, from 1), its model run time in milliseconds
 /// and its size, and how long the image waited in the queue before its batch started.
@@ -55,7 +62,8 @@ public sealed record BatcherOptions
 /// Dynamic batching for one model across studies: requests arrive on a channel, wait at most MaxWait for company,
 /// and run in batches of up to MaxBatch, highest priority first (then first come). Each request gets its own score
 /// through a TaskCompletionSource; a failed batch fails its requests, and a request not answered within Timeout
-/// fails with TimeoutException (and is dropped if it has not run yet). The batch buffer is pinned and reused.
+/// fails with TimeoutException (and is dropped if it has not run yet); a batch still running after Timeout is
+/// interrupted when the runner supports it (<see cref="IInterruptibleBatchRunner"/>). The batch buffer is pinned and reused.
 /// </summary>
 public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 {
@@ -231,6 +239,12 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 
         var start = Stopwatch.GetTimestamp();
         var batchNumber = Interlocked.Read(ref _batchesRun) + 1;
+
+        // a batch still running when its requests have all timed out is stopped, so a hung model does not hold the
+        // loop (and a CPU) for ever: the requests behind it then run, or time out, each within the limit
+        var watchdog = _runner is IInterruptibleBatchRunner interruptible && _options.Timeout != System.Threading.Timeout.InfiniteTimeSpan
+            ? new Timer(static r => ((IInterruptibleBatchRunner)r!).Interrupt(), interruptible, _options.Timeout, System.Threading.Timeout.InfiniteTimeSpan)
+            : null;
         try
         {
             _runner.RunBatch(_batch, taken.Count, _scores);
@@ -247,6 +261,18 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
             return;
         }
 #pragma warning restore CA1031
+        finally
+        {
+            if (watchdog is not null)
+            {
+                // wait for a callback already under way, so it cannot stop the next batch
+                using var stopped = new ManualResetEvent(false);
+                if (watchdog.Dispose(stopped))
+                {
+                    stopped.WaitOne();
+                }
+            }
+        }
 
         var batchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         InferenceMetrics.BatchRun(_runner.ModelId, _runner.Provider, taken.Count, batchMs);

@@ -149,6 +149,7 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
     }
 
     [PythonHl7Fact]
+    [Trait("Category", "Faults")]
     public async Task ReceiverDown_MessagesQueuedThenDeliveredInOrder()
     {
         var port = PythonHl7Receiver.FreePort();

@@ -242,9 +242,10 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 
         // a batch still running when its requests have all timed out is stopped, so a hung model does not hold the
         // loop (and a CPU) for ever: the requests behind it then run, or time out, each within the limit
-        var watchdog = _runner is IInterruptibleBatchRunner interruptible && _options.Timeout != System.Threading.Timeout.InfiniteTimeSpan
-            ? new Timer(static r => ((IInterruptibleBatchRunner)r!).Interrupt(), interruptible, _options.Timeout, System.Threading.Timeout.InfiniteTimeSpan)
+        var overdue = _runner is IInterruptibleBatchRunner interruptible && _options.Timeout != System.Threading.Timeout.InfiniteTimeSpan
+            ? new Overdue(interruptible)
             : null;
+        var watchdog = overdue is null ? null : new Timer(static o => ((Overdue)o!).Fire(), overdue, _options.Timeout, System.Threading.Timeout.InfiniteTimeSpan);
         try
         {
             _runner.RunBatch(_batch, taken.Count, _scores);
@@ -252,10 +253,19 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 #pragma warning disable CA1031 // the failure belongs to the requests of this batch, not to the loop
         catch (Exception ex)
         {
-            InferenceMetrics.RequestFailed(_runner.ModelId, "error");
+            // interrupted by the watchdog: its requests failed by timeout, whichever of the two is seen first
+            var timedOut = overdue?.Fired == true;
+            var failure = timedOut
+                ? new TimeoutException($"model {_runner.ModelId} did not answer within {_options.Timeout.TotalMilliseconds:0} ms", ex)
+                : ex;
+            if (!timedOut)
+            {
+                InferenceMetrics.RequestFailed(_runner.ModelId, "error"); // a timeout is counted per request as it is seen
+            }
+
             foreach (var r in taken)
             {
-                r.Completion.TrySetException(ex);
+                r.Completion.TrySetException(failure);
             }
 
             return;
@@ -298,6 +308,20 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>The watchdog of one running batch: interrupts the runner once, and remembers that it did.</summary>
+    private sealed class Overdue(IInterruptibleBatchRunner runner)
+    {
+        private int _fired;
+
+        public bool Fired => Volatile.Read(ref _fired) != 0;
+
+        public void Fire()
+        {
+            Volatile.Write(ref _fired, 1);
+            runner.Interrupt();
+        }
+    }
 
     private sealed class Request(ReadOnlyMemory<float> tensor, int priority, long sequence, long arrival)
     {

@@ -73,7 +73,8 @@ public sealed class AssociationSession
 
             while (true)
             {
-                var (message, other) = await connection.ReceiveAsync(CreateSpool, _options.IdleTimeout, cancellationToken).ConfigureAwait(false);
+                var (message, other) = await connection.ReceiveAsync(CreateSpool, _options.IdleTimeout, cancellationToken,
+                    _options.PduTimeout < _options.IdleTimeout ? _options.PduTimeout : _options.IdleTimeout).ConfigureAwait(false);
                 if (other is not null)
                 {
                     switch (other)

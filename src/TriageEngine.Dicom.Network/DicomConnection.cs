@@ -54,11 +54,16 @@ public sealed class DicomConnection : IAsyncDisposable
 
     public long BytesRead => _pdus.Position;
 
-    /// <summary>Reads the next PDU; throws Timeout when nothing complete arrives within <paramref name="timeout"/>.</summary>
-    public async ValueTask<Pdu> ReadPduAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the next PDU; throws Timeout when nothing complete arrives within <paramref name="timeout"/>. With
+    /// <paramref name="pduTimeout"/>, the deadline changes once the PDU's first byte is there: from then on the whole PDU
+    /// must arrive within <paramref name="pduTimeout"/> (a peer trickling a PDU byte by byte is cut off).
+    /// </summary>
+    public async ValueTask<Pdu> ReadPduAsync(TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? pduTimeout = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
+        var started = false;
         while (true)
         {
             ReadResult result;
@@ -68,7 +73,9 @@ public sealed class DicomConnection : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new DicomNetworkException(DicomNetworkError.Timeout, _pdus.Position, $"nothing received for {timeout.TotalSeconds:0.#} s");
+                throw started
+                    ? new DicomNetworkException(DicomNetworkError.Timeout, _pdus.Position, $"a PDU did not arrive whole within {pduTimeout!.Value.TotalSeconds:0.#} s of its first byte")
+                    : new DicomNetworkException(DicomNetworkError.Timeout, _pdus.Position, $"nothing received for {timeout.TotalSeconds:0.#} s");
             }
 
             var buffer = result.Buffer;
@@ -81,6 +88,12 @@ public sealed class DicomConnection : IAsyncDisposable
                     consumed = buffer.Start;
                     examined = consumed;
                     return pdu;
+                }
+
+                if (!started && pduTimeout is { } whole && !buffer.IsEmpty)
+                {
+                    started = true;
+                    cts.CancelAfter(whole);
                 }
 
                 if (result.IsCompleted)
@@ -155,7 +168,7 @@ public sealed class DicomConnection : IAsyncDisposable
     /// arrives between messages (returned as the second). A non-data PDU in the middle of a message is a protocol error.
     /// </summary>
     public async ValueTask<(DimseMessage? Message, Pdu? Other)> ReceiveAsync(Func<DimseCommand, DatasetSpool> createSpool, TimeSpan idleTimeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, TimeSpan? pduTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(createSpool);
         byte? contextId = null;
@@ -168,7 +181,7 @@ public sealed class DicomConnection : IAsyncDisposable
             {
                 if (_pending.Count == 0)
                 {
-                    var pdu = await ReadPduAsync(idleTimeout, cancellationToken).ConfigureAwait(false);
+                    var pdu = await ReadPduAsync(idleTimeout, cancellationToken, pduTimeout).ConfigureAwait(false);
                     if (pdu is not DataTransferPdu data)
                     {
                         if (contextId is not null && pdu is not AbortPdu)

@@ -64,6 +64,13 @@ public sealed record DicomListenerOptions
     /// <summary>An association that sends nothing for this long is aborted.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// Once the first byte of a PDU has arrived on an established association, the whole PDU must arrive within this
+    /// time (or <see cref="IdleTimeout"/> when that is shorter), or the association is aborted (a peer that trickles a PDU byte by byte holds its slot no longer than this).
+    /// The default lets a maximum-length PDU (256 KiB) through at about 4.4 KB/s.
+    /// </summary>
+    public TimeSpan PduTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Transfer syntaxes accepted, most preferred first.</summary>
     public IReadOnlyList<string> AcceptedTransferSyntaxes { get; init; } = DefaultTransferSyntaxes;
 

@@ -70,6 +70,12 @@ public sealed record DicomListenerOptions
     [Range(1, 10_000)]
     public int MaxAssociations { get; init; } = 32;
 
+    /// <summary>An association that sends nothing for this long is aborted.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>A PDU must arrive whole within this time of its first byte, else the association is aborted.</summary>
+    public TimeSpan PduTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>DICOM TLS (PS3.15, TLS 1.2+): the server certificate and key as PEM files; none means plain TCP.</summary>
     public TlsOptions Tls { get; init; } = new();
 }
@@ -123,6 +129,12 @@ public sealed record Hl7ListenerOptions
 
     [Range(1, 10_000)]
     public int MaxConnections { get; init; } = 32;
+
+    /// <summary>A connection that sends nothing for this long is closed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A frame must arrive whole within this time of its start block, else the connection is closed.</summary>
+    public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Answer AR to message types that have no effect (default: AA, kept as received).</summary>
     public bool RejectUnsupportedTypes { get; init; }

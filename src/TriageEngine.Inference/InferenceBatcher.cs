@@ -17,6 +17,13 @@ public interface IBatchRunner
     void RunBatch(float[] batch, int count, Span<float> scores);
 }
 
+/// <summary>A runner whose running batch can be stopped from another thread (the batch then throws).</summary>
+public interface IInterruptibleBatchRunner : IBatchRunner
+{
+    /// <summary>Stops the batch running now, if any; the next batch runs normally.</summary>
+    void Interrupt();
+}
+
 /// <summary>
 /// One image's score with the batch it ran in: the batch's number (per batcher, from 1), its model run time in milliseconds
 /// and its size, and how long the image waited in the queue before its batch started.
@@ -55,7 +62,8 @@ public sealed record BatcherOptions
 /// Dynamic batching for one model across studies: requests arrive on a channel, wait at most MaxWait for company,
 /// and run in batches of up to MaxBatch, highest priority first (then first come). Each request gets its own score
 /// through a TaskCompletionSource; a failed batch fails its requests, and a request not answered within Timeout
-/// fails with TimeoutException (and is dropped if it has not run yet). The batch buffer is pinned and reused.
+/// fails with TimeoutException (and is dropped if it has not run yet); a batch still running after Timeout is
+/// interrupted when the runner supports it (<see cref="IInterruptibleBatchRunner"/>). The batch buffer is pinned and reused.
 /// </summary>
 public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 {
@@ -231,6 +239,13 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 
         var start = Stopwatch.GetTimestamp();
         var batchNumber = Interlocked.Read(ref _batchesRun) + 1;
+
+        // a batch still running when its requests have all timed out is stopped, so a hung model does not hold the
+        // loop (and a CPU) for ever: the requests behind it then run, or time out, each within the limit
+        var overdue = _runner is IInterruptibleBatchRunner interruptible && _options.Timeout != System.Threading.Timeout.InfiniteTimeSpan
+            ? new Overdue(interruptible)
+            : null;
+        var watchdog = overdue is null ? null : new Timer(static o => ((Overdue)o!).Fire(), overdue, _options.Timeout, System.Threading.Timeout.InfiniteTimeSpan);
         try
         {
             _runner.RunBatch(_batch, taken.Count, _scores);
@@ -238,15 +253,36 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
 #pragma warning disable CA1031 // the failure belongs to the requests of this batch, not to the loop
         catch (Exception ex)
         {
-            InferenceMetrics.RequestFailed(_runner.ModelId, "error");
+            // interrupted by the watchdog: its requests failed by timeout, whichever of the two is seen first
+            var timedOut = overdue?.Fired == true;
+            var failure = timedOut
+                ? new TimeoutException($"model {_runner.ModelId} did not answer within {_options.Timeout.TotalMilliseconds:0} ms", ex)
+                : ex;
+            if (!timedOut)
+            {
+                InferenceMetrics.RequestFailed(_runner.ModelId, "error"); // a timeout is counted per request as it is seen
+            }
+
             foreach (var r in taken)
             {
-                r.Completion.TrySetException(ex);
+                r.Completion.TrySetException(failure);
             }
 
             return;
         }
 #pragma warning restore CA1031
+        finally
+        {
+            if (watchdog is not null)
+            {
+                // wait for a callback already under way, so it cannot stop the next batch
+                using var stopped = new ManualResetEvent(false);
+                if (watchdog.Dispose(stopped))
+                {
+                    stopped.WaitOne();
+                }
+            }
+        }
 
         var batchMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         InferenceMetrics.BatchRun(_runner.ModelId, _runner.Provider, taken.Count, batchMs);
@@ -272,6 +308,20 @@ public sealed class InferenceBatcher : IAsyncDisposable, IDisposable
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>The watchdog of one running batch: interrupts the runner once, and remembers that it did.</summary>
+    private sealed class Overdue(IInterruptibleBatchRunner runner)
+    {
+        private int _fired;
+
+        public bool Fired => Volatile.Read(ref _fired) != 0;
+
+        public void Fire()
+        {
+            Volatile.Write(ref _fired, 1);
+            runner.Interrupt();
+        }
+    }
 
     private sealed class Request(ReadOnlyMemory<float> tensor, int priority, long sequence, long arrival)
     {

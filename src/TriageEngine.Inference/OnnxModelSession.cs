@@ -91,7 +91,7 @@ public sealed record InferenceOptions
 /// A model's ONNX Runtime session, on CUDA when available, CPU otherwise. Runs batches through an IO binding over
 /// pinned host buffers, and owns the model's <see cref="InferenceBatcher"/>.
 /// </summary>
-public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
+public sealed partial class OnnxModelSession : IInterruptibleBatchRunner, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly ModelManifest _manifest;
@@ -159,11 +159,55 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
         var session = CreateSession(model, manifest, options, logger);
         if (options.WarmUp)
         {
-            session.WarmUp();
+            // bounded like any inference: a model that hangs fails here instead of holding every study routed to it
+            var limit = options.ToBatcherOptions().Timeout;
+            var overdue = 0;
+            var watchdog = limit == Timeout.InfiniteTimeSpan ? null : new Timer(_ =>
+            {
+                Volatile.Write(ref overdue, 1);
+                session.Interrupt();
+            }, null, limit, Timeout.InfiniteTimeSpan);
+            try
+            {
+                session.WarmUp();
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException)
+            {
+                session.Dispose();
+                if (Volatile.Read(ref overdue) == 1)
+                {
+                    throw new TimeoutException($"model {manifest.Id} did not finish its warm-up run within {limit.TotalMilliseconds:0} ms", ex);
+                }
+
+                throw;
+            }
+            finally
+            {
+                if (watchdog is not null)
+                {
+                    using var stopped = new ManualResetEvent(false);
+                    if (watchdog.Dispose(stopped))
+                    {
+                        stopped.WaitOne();
+                    }
+                }
+            }
+
+            if (Volatile.Read(ref overdue) == 1)
+            {
+                session.Dispose();
+                throw new TimeoutException($"model {manifest.Id} did not finish its warm-up run within {limit.TotalMilliseconds:0} ms");
+            }
         }
 
         return session;
     }
+
+    /// <summary>
+    /// Stops the run in progress (ONNX Runtime's terminate flag, checked between graph nodes): it throws
+    /// <see cref="OnnxRuntimeException"/>. The next run clears the flag.
+    /// </summary>
+    public void Interrupt() => _runOptions.Terminate = true;
 
     private static OnnxModelSession CreateSession(ModelDefinition model, ModelManifest manifest, InferenceOptions options, ILogger logger)
     {
@@ -265,6 +309,7 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
 
         lock (_runLock)
         {
+            _runOptions.Terminate = false;
             using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batch.AsMemory(0, count * ItemLength), dims);
             var perItem = PerItemOutput();
             if (_options.IoBinding && perItem > 0)
@@ -300,6 +345,7 @@ public sealed partial class OnnxModelSession : IBatchRunner, IDisposable
         var shape = _manifest.Input.Shape;
         lock (_runLock)
         {
+            _runOptions.Terminate = false;
             using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, item.AsMemory(), [1, shape[1], shape[2], shape[3]]);
             using var outputs = _session.Run(_runOptions, [_manifest.Input.Name], [input], [_manifest.Output.Name, spec.Name]);
             var score = new float[1];

@@ -112,6 +112,7 @@ public class DicomListenerTests
     public static TheoryData<string> BadStreams => new(["garbage", "lying-length", "oversized", "truncated-pdata", "unknown-context"]);
 
     [Theory]
+    [Trait("Category", "Faults")]
     [MemberData(nameof(BadStreams))]
     public async Task Listener_BadStream_AbortsThatAssociationAndKeepsServing(string kind)
     {
@@ -180,6 +181,7 @@ public class DicomListenerTests
     }
 
     [Fact]
+    [Trait("Category", "Faults")]
     public async Task Listener_IdleAssociation_IsAbortedAfterIdleTimeout()
     {
         await using var rx = await RunningListener.StartAsync(o => o with { IdleTimeout = TimeSpan.FromMilliseconds(300) });

@@ -83,6 +83,7 @@ public class MllpListenerTests
     }
 
     [Fact]
+    [Trait("Category", "Faults")]
     public async Task Listener_IdleConnection_Closed()
     {
         await using var listener = new MllpListener(new MllpListenerOptions { Port = 0, IdleTimeout = TimeSpan.FromMilliseconds(200) }, AckAa);

@@ -20,7 +20,11 @@ namespace TriageEngine.Host.Tests;
 /// </summary>
 public sealed class Hl7OutboundTests(ITestOutputHelper output)
 {
-    private static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, int DicomPort, int Hl7Port)> StartServerAsync(int receiverPort)
+    private static Task<(Microsoft.AspNetCore.Builder.WebApplication App, int DicomPort, int Hl7Port)> StartServerAsync(int receiverPort) =>
+        StartServerAsync([new Hl7Destination { Name = "RIS", Port = receiverPort }], maxAttempts: 20);
+
+    private static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, int DicomPort, int Hl7Port)> StartServerAsync(
+        List<Hl7Destination> destinations, int maxAttempts)
     {
         var options = new TriageOptions
         {
@@ -33,7 +37,8 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
             Pipeline = new TriagePipelineOptions { QuietPeriod = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromMilliseconds(100) },
             Hl7Outbound = new Hl7OutboundOptions
             {
-                Destinations = [new Hl7Destination { Name = "RIS", Port = receiverPort }],
+                Destinations = destinations,
+                MaxAttempts = maxAttempts,
                 InitialBackoff = TimeSpan.FromMilliseconds(200),
                 MaxBackoff = TimeSpan.FromMilliseconds(500),
                 AckTimeout = TimeSpan.FromSeconds(5),
@@ -144,6 +149,7 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
     }
 
     [PythonHl7Fact]
+    [Trait("Category", "Faults")]
     public async Task ReceiverDown_MessagesQueuedThenDeliveredInOrder()
     {
         var port = PythonHl7Receiver.FreePort();
@@ -183,6 +189,106 @@ public sealed class Hl7OutboundTests(ITestOutputHelper output)
             AssertPriorityUpdate(messages, accession);
             await Task.Delay(300);
             Assert.Equal(2, receiver.Messages().Count); // delivered once each
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>
+    /// Fault: the receiving systems answer with errors. RIS answers AE to every order update: the message is retried with
+    /// back-off (200 ms doubling, capped at 500 ms), dead-lettered after MaxAttempts, and the result behind it is then
+    /// delivered. PACS answers AR to everything: each message is dead-lettered at its first attempt and never retried.
+    /// GET /api/v1/hl7/outbox shows each message's state, attempts and last error.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Faults")]
+    public async Task ReceiverAnswersAeOrAr_RetriedWithBackoffDeadLetteredAndLineMovesOn()
+    {
+        var received = new System.Collections.Concurrent.ConcurrentQueue<(string Receiver, string Type, string ControlId, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        await using var ris = new MllpListener(new MllpListenerOptions { Port = 0 }, (m, _) =>
+        {
+            received.Enqueue(("RIS", m.MessageType, m.ControlId, clock.Elapsed));
+            return Task.FromResult(m.MessageType == "ORM"
+                ? Hl7Acknowledgement.Error(m, new Hl7AckError(207, "RIS order interface busy"))
+                : Hl7Acknowledgement.Accept(m));
+        });
+        await using var pacs = new MllpListener(new MllpListenerOptions { Port = 0 }, (m, _) =>
+        {
+            received.Enqueue(("PACS", m.MessageType, m.ControlId, clock.Elapsed));
+            return Task.FromResult(Hl7Acknowledgement.Reject(m, new Hl7AckError(200, "not accepted here")));
+        });
+        await ris.StartAsync(CancellationToken.None);
+        await pacs.StartAsync(CancellationToken.None);
+        const int MaxAttempts = 3;
+        var (app, dicomPort, hl7Port) = await StartServerAsync(
+            [new Hl7Destination { Name = "RIS", Port = ris.LocalEndPoint.Port }, new Hl7Destination { Name = "PACS", Port = pacs.LocalEndPoint.Port }], MaxAttempts);
+        await using (app)
+        {
+            var (files, accession) = await PositiveStudyAsync();
+            await using (var client = new MllpClient(new MllpClientOptions { Port = hl7Port }))
+            {
+                Assert.Equal("AA", (await client.SendAsync(RoutineOrder(accession), CancellationToken.None))["MSA-1"]);
+            }
+
+            Assert.All(await new StorageScu().SendAsync("127.0.0.1", dicomPort, "MODALITY", "TRIAGE", files), r => Assert.True(r.Succeeded));
+
+            using var http = new HttpClient { BaseAddress = new Uri(ServeApp.BoundAddresses(app)[0]) };
+            List<JsonElement> all;
+            var sw = Stopwatch.StartNew();
+            while (true)
+            {
+                using var doc = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/v1/hl7/outbox", UriKind.Relative)));
+                all = doc.RootElement.EnumerateArray().Select(e => e.Clone()).ToList();
+                if (all.Count == 4 && all.All(m => m.GetProperty("state").GetString() != "Pending"))
+                {
+                    break;
+                }
+
+                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(90), "the outbox did not settle: " + string.Join(", ", all.Select(m =>
+                    $"{m.GetProperty("destination").GetString()} {m.GetProperty("messageType").GetString()} {m.GetProperty("state").GetString()} x{m.GetProperty("attempts").GetInt32()}")));
+                await Task.Delay(100);
+            }
+
+            JsonElement Row(string destination, string type) =>
+                Assert.Single(all, m => m.GetProperty("destination").GetString() == destination && m.GetProperty("messageType").GetString()!.StartsWith(type, StringComparison.Ordinal));
+
+            // RIS: AE → retried, dead-lettered after MaxAttempts with the receiver's error; the result behind it delivered once
+            var risOrder = Row("RIS", "ORM");
+            Assert.Equal("DeadLetter", risOrder.GetProperty("state").GetString());
+            Assert.Equal(MaxAttempts, risOrder.GetProperty("attempts").GetInt32());
+            Assert.StartsWith("AE: ", risOrder.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+            Assert.Contains("busy", risOrder.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+            var risResult = Row("RIS", "ORU");
+            Assert.Equal("Delivered", risResult.GetProperty("state").GetString());
+            Assert.Equal(1, risResult.GetProperty("attempts").GetInt32());
+
+            // PACS: AR → dead-lettered at the first attempt, both messages
+            foreach (var type in new[] { "ORM", "ORU" })
+            {
+                var row = Row("PACS", type);
+                Assert.Equal("DeadLetter", row.GetProperty("state").GetString());
+                Assert.Equal(1, row.GetProperty("attempts").GetInt32());
+                Assert.StartsWith("AR: ", row.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+            }
+
+            using (var dead = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/v1/hl7/outbox?state=deadletter", UriKind.Relative))))
+            {
+                Assert.Equal(3, dead.RootElement.GetArrayLength());
+            }
+
+            // no further attempts once dead-lettered
+            var settled = received.Count;
+            await Task.Delay(1500);
+            Assert.Equal(settled, received.Count);
+
+            var risSeen = received.Where(r => r.Receiver == "RIS").ToList();
+            Assert.Equal(["ORM", "ORM", "ORM", "ORU"], risSeen.Select(r => r.Type));
+            Assert.Single(risSeen.Take(MaxAttempts).Select(r => r.ControlId).Distinct()); // the same message retried
+            var gap1 = risSeen[1].At - risSeen[0].At;
+            var gap2 = risSeen[2].At - risSeen[1].At;
+            Assert.True(gap1 >= TimeSpan.FromMilliseconds(180), $"first retry after {gap1.TotalMilliseconds:F0} ms, the back-off is 200 ms");
+            Assert.True(gap2 >= TimeSpan.FromMilliseconds(380), $"second retry after {gap2.TotalMilliseconds:F0} ms, the back-off is 400 ms");
+            Assert.Equal(["ORM", "ORU"], received.Where(r => r.Receiver == "PACS").Select(r => r.Type));
             await app.StopAsync();
         }
     }

@@ -17,6 +17,8 @@ public enum MllpErrorReason
     ConnectFailed,
     /// <summary>The acknowledgement does not parse or answers another control id.</summary>
     BadAck,
+    /// <summary>A frame did not arrive whole within the frame deadline.</summary>
+    FrameTimeout,
 }
 
 /// <summary>An MLLP framing or transport failure.</summary>

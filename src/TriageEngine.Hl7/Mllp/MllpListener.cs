@@ -24,6 +24,13 @@ public sealed record MllpListenerOptions
     /// <summary>A connection with no traffic for this long is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Once a frame's start block (0x0B) has arrived, the whole frame (to its end block) must arrive within
+    /// this time (or <see cref="IdleTimeout"/> when that is shorter), or the connection is closed: a peer trickling a frame
+    /// byte by byte holds its slot no longer than this.
+    /// </summary>
+    public TimeSpan FrameTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Largest frame accepted; a bigger one closes the connection.</summary>
     public int MaxFrameBytes { get; init; } = 16 * 1024 * 1024;
 
@@ -38,8 +45,8 @@ public sealed record MllpListenerOptions
 /// <summary>
 /// MLLP server: binds in <see cref="StartAsync"/>, serves up to <see cref="MllpListenerOptions.MaxConnections"/> connections,
 /// each carrying any number of messages. Every frame gets exactly one answer: the handler's ACK once it has committed the
-/// message, an AE/AR with ERR when the input does not parse, an AE when the handler fails. Oversized frames and idle
-/// connections close the connection.
+/// message, an AE/AR with ERR when the input does not parse, an AE when the handler fails. Oversized frames, idle
+/// connections and frames that do not arrive whole within <see cref="MllpListenerOptions.FrameTimeout"/> close the connection.
 /// </summary>
 public sealed class MllpListener : IAsyncDisposable
 {
@@ -213,7 +220,7 @@ public sealed class MllpListener : IAsyncDisposable
             while (true)
             {
                 idle.CancelAfter(_options.IdleTimeout);
-                byte[]? frame = await reader.ReadFrameAsync(idle.Token).ConfigureAwait(false);
+                byte[]? frame = await reader.ReadFrameAsync(idle, _options.FrameTimeout < _options.IdleTimeout ? _options.FrameTimeout : _options.IdleTimeout).ConfigureAwait(false);
                 if (frame is null)
                 {
                     return;
@@ -229,7 +236,7 @@ public sealed class MllpListener : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or AuthenticationException or ObjectDisposedException)
         {
-            // Idle timeout, stop, a peer that went away, an oversized frame or a failed handshake: the connection ends here.
+            // Idle or frame timeout, stop, a peer that went away, an oversized frame or a failed handshake: the connection ends here.
         }
         finally
         {

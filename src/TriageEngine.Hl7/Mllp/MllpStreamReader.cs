@@ -13,8 +13,22 @@ internal sealed class MllpStreamReader(Stream stream, int maxFrameBytes) : IDisp
     public long DiscardedBytes => _frames.DiscardedBytes;
 
     /// <summary>The next frame's payload, or null when the peer closed the connection between frames.</summary>
-    public async ValueTask<byte[]?> ReadFrameAsync(CancellationToken cancellationToken)
+    public ValueTask<byte[]?> ReadFrameAsync(CancellationToken cancellationToken) => ReadFrameAsync(cancellationToken, null);
+
+    /// <summary>
+    /// The next frame's payload, or null when the peer closed the connection between frames. <paramref name="wait"/> bounds
+    /// the wait for a frame; once its start block (0x0B) is there, the deadline moves: the rest of the frame must arrive
+    /// within <paramref name="frameTimeout"/> (<see cref="MllpErrorReason.FrameTimeout"/> otherwise).
+    /// </summary>
+    public async ValueTask<byte[]?> ReadFrameAsync(CancellationTokenSource wait, TimeSpan frameTimeout)
     {
+        ArgumentNullException.ThrowIfNull(wait);
+        return await ReadFrameAsync(wait.Token, () => wait.CancelAfter(frameTimeout), frameTimeout).ConfigureAwait(false);
+    }
+
+    private async ValueTask<byte[]?> ReadFrameAsync(CancellationToken cancellationToken, Action? startFrameDeadline, TimeSpan? frameTimeout = null)
+    {
+        bool started = false;
         while (true)
         {
             if (_start < _end && TryTake(out byte[]? frame))
@@ -22,7 +36,22 @@ internal sealed class MllpStreamReader(Stream stream, int maxFrameBytes) : IDisp
                 return frame;
             }
 
-            int n = await stream.ReadAsync(_readBuffer, cancellationToken).ConfigureAwait(false);
+            if (!started && _frames.InFrame)
+            {
+                started = true;
+                startFrameDeadline?.Invoke();
+            }
+
+            int n;
+            try
+            {
+                n = await stream.ReadAsync(_readBuffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (started && startFrameDeadline is not null)
+            {
+                throw new MllpException(MllpErrorReason.FrameTimeout, $"A frame did not arrive whole within {frameTimeout!.Value.TotalSeconds:0.#} s of its start block.", ex);
+            }
+
             if (n == 0)
             {
                 if (_frames.InFrame)

@@ -20,6 +20,8 @@ public sealed class Hl7ListenerService : IHostedService, IAsyncDisposable
                 Address = IPAddress.TryParse(options.Hl7.Address, out var ip) ? ip : IPAddress.Loopback,
                 Port = options.Hl7.Port,
                 MaxConnections = options.Hl7.MaxConnections,
+                IdleTimeout = options.Hl7.IdleTimeout,
+                FrameTimeout = options.Hl7.FrameTimeout,
                 Parser = TriageEngine.Hl7.Hl7ParserOptions.Default with { AllowMalformedSegmentIds = options.Hl7.LenientSegmentIds },
                 ServerCertificate = options.Hl7.Tls.Load(),
             },

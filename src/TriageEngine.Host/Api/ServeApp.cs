@@ -139,6 +139,8 @@ public static partial class ServeApp
                     BindAddress = options.Dicom.Address,
                     Port = options.Dicom.Port,
                     MaxAssociations = options.Dicom.MaxAssociations,
+                    IdleTimeout = options.Dicom.IdleTimeout,
+                    PduTimeout = options.Dicom.PduTimeout,
                     AllowedCallingAETitles = options.Dicom.AllowedCallingAeTitles.Count > 0 ? options.Dicom.AllowedCallingAeTitles : null,
                     SpoolDirectory = Path.Combine(dataPath, "spool"),
                     ServerCertificate = dicomCertificate,

@@ -34,6 +34,27 @@ public sealed class FileStorageHandler : IStorageHandler
         _root = Path.GetFullPath(options.RootDirectory);
     }
 
+    /// <summary>
+    /// Creates the 256 fan-out folders now (and syncs the root), so that storing an instance never has to: called once
+    /// when the node starts, it keeps folder creation off the C-STORE path of a new store too.
+    /// </summary>
+    public void PrepareLayout()
+    {
+        Directory.CreateDirectory(_root);
+        for (var i = 0; i < 256; i++)
+        {
+            var dir = Path.Combine(_root, i.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(dir);
+            _folders.TryAdd(dir, 0);
+        }
+
+        DurableDirectory.Sync(_root);
+        if (Path.GetDirectoryName(_root) is { Length: > 0 } parent)
+        {
+            DurableDirectory.Sync(parent);
+        }
+    }
+
     /// <summary>Where an instance is (or would be) stored. Throws ArgumentException for an invalid UID.</summary>
     public string PathFor(string sopInstanceUid)
     {
@@ -94,7 +115,12 @@ public sealed class FileStorageHandler : IStorageHandler
         var dir = Path.GetDirectoryName(path)!;
         if (!_folders.ContainsKey(dir))
         {
-            Directory.CreateDirectory(dir);
+            if (!Directory.Exists(dir))
+            {
+                Directory.CreateDirectory(dir);
+                DurableDirectory.Sync(_root); // the new folder's own name, so its files are found after a power loss
+            }
+
             _folders.TryAdd(dir, 0);
         }
 

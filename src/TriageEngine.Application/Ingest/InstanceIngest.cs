@@ -35,11 +35,10 @@ public sealed partial class InstanceIngest : IStorageHandler, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ushort status;
-        string? written;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            (status, written) = await _files.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            (status, _) = await _files.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
@@ -63,7 +62,9 @@ public sealed partial class InstanceIngest : IStorageHandler, IAsyncDisposable
             var file = DicomFile.OpenHeader(path);
             var instance = StudyCatalog.ToStored(file, path, new FileInfo(path).Length, _time.GetUtcNow());
             var fileWritten = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            var added = await _commits.CommitAsync(instance, written is null ? null : Path.GetDirectoryName(written), cancellationToken).ConfigureAwait(false);
+
+            // the folder is synced even when no file was renamed now: a file kept from an earlier attempt may not have been
+            var added = await _commits.CommitAsync(instance, Path.GetDirectoryName(path), cancellationToken).ConfigureAwait(false);
             LogStored(_logger, instance.SopInstanceUid, instance.StudyInstanceUid, request.Association.CallingAE, added,
                 fileWritten.TotalMilliseconds, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return DimseStatus.Success;

@@ -7,7 +7,13 @@
 #
 #   benchmarks/ingest/run.sh [--peers] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
 #
-# Prints RESULT lines in the peers' format and a small table. Needs dcmtk (storescu).
+# Then, per repetition, the triage-ready latency with the default rules: a node with triage enabled and default
+# pipeline options receives the series over 8 associations, and the time from storescu's exit (just after the last
+# C-STORE-RSP) to the server's "triage-ready" log line (the study claimed and its triage job enqueued) is taken;
+# the server's own figure (claim time - last instance's received time, an upper bound) is printed beside it.
+# The load average is printed before and after, since the machine is shared.
+#
+# Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
 PEERS=0; REPS=3
@@ -47,16 +53,55 @@ run_ours() {  # $1 = associations; prints elapsed seconds
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+run_latency() {  # default rules, 8 associations; prints "<client_ms> <server_ms>"
+  local work port pid t1 line ts
+  work="$(mktemp -d)"; port="$(free_port)"
+  dotnet "$DLL" serve --data "$work" --dicom-port "$port" --http-port 0 --hl7-port 0 > "$work/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
+  local per=$(( (N + 7) / 8 )) i=0 pids=()
+  while [ $i -lt 8 ]; do
+    local chunk=("${FILES[@]:$((i * per)):$per}")
+    if [ ${#chunk[@]} -gt 0 ]; then
+      storescu -aet BENCHSCU -aec TRIAGE -to 10 -ts 60 -td 60 127.0.0.1 "$port" "${chunk[@]}" > "$work/send.$i.log" 2>&1 &
+      pids+=($!)
+    fi
+    i=$((i + 1))
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  t1=$(date -u +%s.%N)
+  line=""
+  for _ in $(seq 1 100); do line=$(grep -m1 'triage-ready' "$work/serve.log" || true); [ -n "$line" ] && break; sleep 0.1; done
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+  [ -n "$line" ] || { echo "no triage-ready line within 10 s" >&2; return 1; }
+  ts=$(date -u -d "$(echo "$line" | awk '{print $1}')" +%s.%N)
+  echo "$(echo "($ts - $t1) * 1000" | bc -l) $(echo "$line" | sed -E 's/.*triage-ready ([0-9]+) ms.*/\1/')"
+}
+
+echo "LOAD before $(cut -d' ' -f1-3 /proc/loadavg)"
+
 for assoc in 1 8; do
   times=()
   for r in $(seq 1 "$REPS"); do times+=("$(run_ours "$assoc")"); done
   med=$(printf '%s\n' "${times[@]}" | median)
-  printf 'RESULT peer=triage task=ingest-%dassoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f\n' \
-    "$assoc" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1048576 / $med" | bc -l)"
+  printf 'RESULT peer=triage task=ingest-%dassoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
+    "$assoc" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
+    "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
 done
+
+lat_client=(); lat_server=()
+for r in $(seq 1 "$REPS"); do
+  read -r c s < <(run_latency)
+  lat_client+=("$c"); lat_server+=("$s")
+done
+printf 'RESULT peer=triage task=triage-ready-8assoc set=%s reps=%d median_ms=%.0f server_median_ms=%.0f passes_ms=%s server_passes_ms=%s\n' \
+  "$(basename "$DIR")" "$REPS" "$(printf '%s\n' "${lat_client[@]}" | median)" "$(printf '%s\n' "${lat_server[@]}" | median)" \
+  "$(printf '%.0f,' "${lat_client[@]}" | sed 's/,$//')" "$(printf '%s,' "${lat_server[@]}" | sed 's/,$//')"
 
 if [ "$PEERS" -eq 1 ] && [ -x "$ROOT/../shared/peers/bench/dimse-bench.sh" ]; then
   for recv in storescp orthanc; do
     bash "$ROOT/../shared/peers/bench/dimse-bench.sh" "$recv" "$(basename "$DIR")" "$DIR" "$REPS" | grep RESULT || true
   done
 fi
+echo "LOAD after $(cut -d' ' -f1-3 /proc/loadavg)"

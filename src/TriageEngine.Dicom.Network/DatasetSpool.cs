@@ -1,8 +1,11 @@
+using System.Buffers;
+
 namespace TriageEngine.Dicom.Network;
 
 /// <summary>
-/// Holds the bytes of one received dataset exactly as they arrived: in memory up to a threshold, then in a temporary
-/// file deleted on dispose. Beyond the maximum length further bytes are dropped and <see cref="Overflowed"/> is set,
+/// Holds the bytes of one received dataset exactly as they arrived: in memory (a buffer rented from the shared array
+/// pool, so a stream of instances does not allocate a large object each) up to a threshold, then in a temporary
+/// file deleted on dispose. Streams from <see cref="OpenRead"/> must not be used after dispose. Beyond the maximum length further bytes are dropped and <see cref="Overflowed"/> is set,
 /// so the association can drain the rest of the message and answer "out of resources".
 /// </summary>
 public sealed class DatasetSpool : IAsyncDisposable
@@ -10,7 +13,9 @@ public sealed class DatasetSpool : IAsyncDisposable
     private readonly long _maxLength;
     private readonly int _memoryThreshold;
     private readonly string _directory;
-    private MemoryStream? _memory = new();
+    private const int InitialBuffer = 64 * 1024;
+    private byte[]? _memory;
+    private bool _inFile;
     private FileStream? _file;
     private string? _path;
 
@@ -39,20 +44,36 @@ public sealed class DatasetSpool : IAsyncDisposable
             return;
         }
 
-        if (_memory is not null && Length + data.Length > _memoryThreshold)
+        if (!_inFile && Length + data.Length > _memoryThreshold)
         {
             Directory.CreateDirectory(_directory);
             _path = Path.Combine(_directory, $"triage-spool-{Guid.NewGuid():N}.tmp");
             _file = new FileStream(_path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 1 << 16,
                 FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-            await _file.WriteAsync(_memory.GetBuffer().AsMemory(0, (int)_memory.Length), cancellationToken).ConfigureAwait(false);
-            await _memory.DisposeAsync().ConfigureAwait(false);
-            _memory = null;
+            _inFile = true;
+            if (_memory is not null)
+            {
+                await _file.WriteAsync(_memory.AsMemory(0, (int)Length), cancellationToken).ConfigureAwait(false);
+                ReturnMemory();
+            }
         }
 
-        if (_memory is not null)
+        if (!_inFile)
         {
-            _memory.Write(data.Span);
+            var needed = (int)(Length + data.Length);
+            if (_memory is null || _memory.Length < needed)
+            {
+                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_memoryThreshold, Math.Max(InitialBuffer, (_memory?.Length ?? 0) * 2))));
+                if (_memory is not null)
+                {
+                    _memory.AsSpan(0, (int)Length).CopyTo(grown);
+                    ReturnMemory();
+                }
+
+                _memory = grown;
+            }
+
+            data.Span.CopyTo(_memory.AsSpan((int)Length));
         }
         else
         {
@@ -70,9 +91,9 @@ public sealed class DatasetSpool : IAsyncDisposable
             throw new InvalidOperationException("The dataset exceeded the spool limit and was discarded.");
         }
 
-        if (_memory is not null)
+        if (!_inFile)
         {
-            return new MemoryStream(_memory.GetBuffer(), 0, (int)_memory.Length, writable: false);
+            return new MemoryStream(_memory ?? [], 0, (int)Length, writable: false);
         }
 
         _file!.Flush();
@@ -81,13 +102,18 @@ public sealed class DatasetSpool : IAsyncDisposable
 
     public ValueTask DisposeAsync() => ReleaseStorageAsync();
 
-    private async ValueTask ReleaseStorageAsync()
+    private void ReturnMemory()
     {
         if (_memory is not null)
         {
-            await _memory.DisposeAsync().ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(_memory);
             _memory = null;
         }
+    }
+
+    private async ValueTask ReleaseStorageAsync()
+    {
+        ReturnMemory();
 
         if (_file is not null)
         {

@@ -37,6 +37,7 @@ public sealed class DicomConnection : IAsyncDisposable
     private readonly PipeReader _reader;
     private readonly PduReader _pdus;
     private readonly Queue<PresentationDataValue> _pending = new();
+    private DataTransferPdu? _pendingPdu; // the P-DATA whose values are in _pending: its pooled body goes back once they are consumed
 
     public DicomConnection(Stream stream, PduLimits limits)
     {
@@ -181,6 +182,8 @@ public sealed class DicomConnection : IAsyncDisposable
             {
                 if (_pending.Count == 0)
                 {
+                    _pendingPdu?.ReturnBody(); // every value of it was copied into the command or the spool
+                    _pendingPdu = null;
                     var pdu = await ReadPduAsync(idleTimeout, cancellationToken, pduTimeout).ConfigureAwait(false);
                     if (pdu is not DataTransferPdu data)
                     {
@@ -196,6 +199,8 @@ public sealed class DicomConnection : IAsyncDisposable
                     {
                         _pending.Enqueue(v);
                     }
+
+                    _pendingPdu = data;
                 }
 
                 var pdv = _pending.Dequeue();
@@ -259,6 +264,9 @@ public sealed class DicomConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _pending.Clear();
+        _pendingPdu?.ReturnBody();
+        _pendingPdu = null;
         await _reader.CompleteAsync().ConfigureAwait(false);
     }
 }

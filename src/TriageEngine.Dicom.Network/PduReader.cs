@@ -66,20 +66,31 @@ public sealed class PduReader
             return false;
         }
 
-        // The length is bounded by the limits above, so this allocation is too.
-        var body = new byte[length];
-        buffer.Slice(HeaderLength, length).CopyTo(body);
         var start = Position + HeaderLength;
-        pdu = (PduType)type switch
+        if ((PduType)type == PduType.DataTransfer)
         {
-            PduType.AssociateRequest => ParseAssociate(body, start, request: true),
-            PduType.AssociateAccept => ParseAssociate(body, start, request: false),
-            PduType.AssociateReject => new AssociateRejectPdu((RejectResult)body[1], (RejectSource)body[2], body[3]),
-            PduType.DataTransfer => ParseDataTransfer(body, start),
-            PduType.ReleaseRequest => new ReleaseRequestPdu(),
-            PduType.ReleaseResponse => new ReleaseResponsePdu(),
-            _ => new AbortPdu((AbortSource)body[2], (AbortReason)body[3]),
-        };
+            // P-DATA bodies (up to the maximum PDU length, 256 KB by default, two or more per image) come from the array
+            // pool: DicomConnection.ReceiveAsync returns them once their values are consumed, so a stream of instances
+            // does not allocate a large object per PDU.
+            var pooled = ArrayPool<byte>.Shared.Rent((int)length);
+            buffer.Slice(HeaderLength, length).CopyTo(pooled);
+            pdu = ParseDataTransfer(pooled, (int)length, start);
+        }
+        else
+        {
+            // The length is bounded by the limits above, so this allocation is too.
+            var body = new byte[length];
+            buffer.Slice(HeaderLength, length).CopyTo(body);
+            pdu = (PduType)type switch
+            {
+                PduType.AssociateRequest => ParseAssociate(body, start, request: true),
+                PduType.AssociateAccept => ParseAssociate(body, start, request: false),
+                PduType.AssociateReject => new AssociateRejectPdu((RejectResult)body[1], (RejectSource)body[2], body[3]),
+                PduType.ReleaseRequest => new ReleaseRequestPdu(),
+                PduType.ReleaseResponse => new ReleaseResponsePdu(),
+                _ => new AbortPdu((AbortSource)body[2], (AbortReason)body[3]),
+            };
+        }
 
         buffer = buffer.Slice(HeaderLength + length);
         Position += HeaderLength + length;
@@ -127,19 +138,19 @@ public sealed class PduReader
         }
     }
 
-    private DataTransferPdu ParseDataTransfer(byte[] body, long start)
+    private DataTransferPdu ParseDataTransfer(byte[] body, int length, long start)
     {
         var values = new List<PresentationDataValue>(1);
         var pos = 0;
-        while (pos < body.Length)
+        while (pos < length)
         {
-            if (body.Length - pos < 6)
+            if (length - pos < 6)
             {
                 DicomNetworkException.Throw(DicomNetworkError.InvalidPresentationDataValue, start + pos, "truncated presentation data value header");
             }
 
             var itemLength = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(pos));
-            if (itemLength < 2 || itemLength > body.Length - pos - 4)
+            if (itemLength < 2 || itemLength > length - pos - 4)
             {
                 DicomNetworkException.Throw(DicomNetworkError.InvalidPresentationDataValue, start + pos,
                     $"presentation data value length {itemLength} does not fit the PDU");
@@ -163,7 +174,7 @@ public sealed class PduReader
             pos += 4 + (int)itemLength;
         }
 
-        return new DataTransferPdu(values);
+        return new DataTransferPdu(values) { PooledBody = body };
     }
 
     private static Pdu ParseAssociate(byte[] body, long start, bool request)

@@ -159,6 +159,22 @@ public sealed record PresentationDataValue(byte PresentationContextId, bool IsCo
 public sealed record DataTransferPdu(IReadOnlyList<PresentationDataValue> Values) : Pdu
 {
     public override PduType Type => PduType.DataTransfer;
+
+    /// <summary>
+    /// The pooled array the values point into when the PDU was read off the wire; the reader that consumed every value
+    /// may give it back with <see cref="ReturnBody"/> (a PDU never given back is simply collected).
+    /// </summary>
+    internal byte[]? PooledBody { get; set; }
+
+    /// <summary>Gives the body back to the array pool; the values must not be read afterwards.</summary>
+    internal void ReturnBody()
+    {
+        if (PooledBody is { } body)
+        {
+            PooledBody = null;
+            System.Buffers.ArrayPool<byte>.Shared.Return(body);
+        }
+    }
 }
 
 /// <summary>A-RELEASE-RQ.</summary>

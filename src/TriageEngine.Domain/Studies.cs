@@ -47,6 +47,15 @@ public interface IStudyStore
     Task<bool> AddInstanceAsync(StoredInstance instance, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Records several stored instances in one transaction (all or none); returns, per instance in order, whether it
+    /// was new. The rows of a group commit.
+    /// </summary>
+    Task<IReadOnlyList<bool>> AddInstancesAsync(IReadOnlyList<StoredInstance> instances, CancellationToken cancellationToken);
+
+    /// <summary>The oldest last-received time among studies still receiving (null when none): the next quiet-period deadline is this plus the quiet period.</summary>
+    Task<DateTimeOffset?> OldestReceivingAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Claims studies that are ready: receiving and quiet since <paramref name="quietBefore"/>, or with every expected
     /// image of a series present; also reclaims studies whose claim is older than <paramref name="staleClaimBefore"/>
     /// (a node that died). Each study is claimed by one node only.

@@ -41,8 +41,38 @@ public sealed class StudyStore : IStudyStore
     public async Task<bool> AddInstanceAsync(StoredInstance instance, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
+        var added = await AddInstancesAsync([instance], cancellationToken).ConfigureAwait(false);
+        return added[0];
+    }
+
+    public async Task<IReadOnlyList<bool>> AddInstancesAsync(IReadOnlyList<StoredInstance> instances, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        var added = new bool[instances.Count];
+        if (instances.Count == 0)
+        {
+            return added;
+        }
+
         await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+
+        // studies in one order, so two nodes committing groups at once take their row locks in the same order
+        var order = Enumerable.Range(0, instances.Count)
+            .OrderBy(i => instances[i].StudyInstanceUid, StringComparer.Ordinal)
+            .ThenBy(i => i);
+        foreach (var i in order)
+        {
+            added[i] = await AddOneAsync(connection, tx, instances[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return added;
+    }
+
+    private async Task<bool> AddOneAsync(DbConnection connection, DbTransaction tx, StoredInstance instance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(InsertInstanceSql, new
         {
             instance.SopInstanceUid,
@@ -65,7 +95,6 @@ public sealed class StudyStore : IStudyStore
         }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (inserted == 0)
         {
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
             return false;
         }
 
@@ -77,8 +106,15 @@ public sealed class StudyStore : IStudyStore
         }
 
         await connection.ExecuteAsync(new CommandDefinition(UpsertStudySql, new { uid = instance.StudyInstanceUid, at = T(instance.ReceivedAt), hint }, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    public async Task<DateTimeOffset?> OldestReceivingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var oldest = await connection.ExecuteScalarAsync<object?>(new CommandDefinition(
+            "SELECT MIN(last_received_at) FROM studies WHERE state = 'Receiving'", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return DbTime.FromDbNullable(oldest);
     }
 
     private const string ClaimSqlite = """

@@ -36,6 +36,42 @@ public class FileStorageHandlerTests
     }
 
     [Fact]
+    public void PrepareLayout_NewRoot_CreatesEveryFanOutFolderPathsUse()
+    {
+        var root = Path.Combine(TestStudies.NewFolder("net-layout"), "instances");
+        var handler = new FileStorageHandler(new FileStorageOptions { RootDirectory = root });
+
+        handler.PrepareLayout();
+
+        Assert.Equal(256, Directory.GetDirectories(root).Length);
+        foreach (var uid in new[] { "1.2.3.4", "1.2.840.5", "2.25.17" })
+        {
+            Assert.True(Directory.Exists(Path.GetDirectoryName(handler.PathFor(uid))));
+        }
+
+        Directory.Delete(Path.GetDirectoryName(root)!, true);
+    }
+
+    [Fact]
+    public async Task WriteAsync_FolderRemovedAfterFirstUse_CreatesItAgainAndReturnsThePath()
+    {
+        var root = TestStudies.NewFolder("net-refolder");
+        var handler = new FileStorageHandler(new FileStorageOptions { RootDirectory = root });
+        var info = new AssociationInfo("SCU", "TRIAGE", null, null);
+        byte[] data = [1, 2, 3, 4];
+        StoreRequest Request(string uid) => new(info, TransferSyntax.ExplicitVRLittleEndian, DicomUid.CTImageStorage, uid, data.Length, () => new MemoryStream(data));
+
+        var (status, path) = await handler.WriteAsync(Request("1.2.3.4"), default);
+        Assert.Equal((DimseStatus.Success, handler.PathFor("1.2.3.4")), (status, path));
+        Directory.Delete(Path.GetDirectoryName(path!)!, true);
+
+        Assert.Equal((DimseStatus.Success, path), await handler.WriteAsync(Request("1.2.3.4"), default));
+        Assert.Equal(data, File.ReadAllBytes(path!)[^4..]);
+        Assert.Equal((DimseStatus.Success, (string?)null), await handler.WriteAsync(Request("1.2.3.4"), default)); // kept: nothing renamed
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
     public async Task Session_DataSetNotMatchingCommand_AnswersA900()
     {
         await using var rx = await RunningListener.StartAsync();

@@ -34,6 +34,33 @@ internal static class StudyStoreContract
         Assert.Empty(await store.ClaimReadyAsync(s_t0.AddSeconds(10), s_t0.AddSeconds(9), s_t0.AddMinutes(-10), "node-b", 10, CancellationToken.None));
     }
 
+    public static async Task AddInstances_GroupInOneTransaction_PerInstanceOutcomeAndStudyState(TriageDatabase db)
+    {
+        await db.MigrateAsync(CancellationToken.None);
+        var store = new StudyStore(db);
+        Assert.True(await store.AddInstanceAsync(Instance("8.1", "8.1.1", "8.1.1.1", s_t0), CancellationToken.None));
+        Assert.Equal(s_t0, await store.OldestReceivingAsync(CancellationToken.None));
+
+        var added = await store.AddInstancesAsync(
+        [
+            Instance("8.2", "8.2.1", "8.2.1.1", s_t0.AddSeconds(2)),
+            Instance("8.1", "8.1.1", "8.1.1.1", s_t0.AddSeconds(2)), // already stored
+            Instance("8.1", "8.1.1", "8.1.1.2", s_t0.AddSeconds(3)),
+            Instance("8.2", "8.2.1", "8.2.1.1", s_t0.AddSeconds(4)), // twice in the same group
+        ], CancellationToken.None);
+
+        Assert.Equal([true, false, true, false], added);
+        Assert.Equal(2, (await store.InstancesAsync("8.1", CancellationToken.None)).Count);
+        Assert.Single(await store.InstancesAsync("8.2", CancellationToken.None));
+        Assert.Equal(s_t0.AddSeconds(2), await store.OldestReceivingAsync(CancellationToken.None)); // 8.2, last received at +2 s; 8.1 at +3 s
+
+        // 8.2 is quiet since +2 s, 8.1 only since +3 s: a claim at a quiet limit of +2.5 s takes 8.2 alone
+        var claim = Assert.Single(await store.ClaimReadyAsync(s_t0.AddSeconds(4), s_t0.AddSeconds(2.5), s_t0.AddMinutes(-10), "n", 10, CancellationToken.None));
+        Assert.Equal(("8.2", 1L), (claim.StudyInstanceUid, claim.Generation));
+        Assert.Equal(s_t0.AddSeconds(3), await store.OldestReceivingAsync(CancellationToken.None));
+        Assert.Empty(await store.AddInstancesAsync([], CancellationToken.None));
+    }
+
     public static async Task InstanceDuringTriage_ReturnsToReceivingForRetriage(TriageDatabase db)
     {
         await db.MigrateAsync(CancellationToken.None);

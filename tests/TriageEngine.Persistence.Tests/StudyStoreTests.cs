@@ -21,6 +21,9 @@ public class SqliteStudyStoreTests
     public Task InstanceDuringTriage_ReturnsToReceivingForRetriage() => StudyStoreContract.InstanceDuringTriage_ReturnsToReceivingForRetriage(Databases.NewSqlite());
 
     [Fact]
+    public Task AddInstances_GroupInOneTransaction_PerInstanceOutcomeAndStudyState() => StudyStoreContract.AddInstances_GroupInOneTransaction_PerInstanceOutcomeAndStudyState(Databases.NewSqlite());
+
+    [Fact]
     public Task CompleteSeries_ReadyWithoutQuietPeriod() => StudyStoreContract.CompleteSeries_ReadyWithoutQuietPeriod(Databases.NewSqlite());
 
     [Fact]
@@ -61,6 +64,13 @@ public class PostgresStudyStoreTests
     {
         using var db = await Databases.NewPostgresAsync();
         await StudyStoreContract.Claim_AfterQuietPeriodOnly_ThenTriagedOnce(db);
+    }
+
+    [PostgresFact]
+    public async Task AddInstances_GroupInOneTransaction_PerInstanceOutcomeAndStudyState()
+    {
+        using var db = await Databases.NewPostgresAsync();
+        await StudyStoreContract.AddInstances_GroupInOneTransaction_PerInstanceOutcomeAndStudyState(db);
     }
 
     [PostgresFact]

@@ -85,15 +85,17 @@ public sealed partial class StudyTriageWorker : BackgroundService
             LogDatabaseUnavailable(_logger, ex.Message);
         }
 
-        using var timer = new PeriodicTimer(_options.PollInterval, _time);
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
+            var wait = _options.PollInterval;
             try
             {
                 while (await RunOnceAsync(stoppingToken).ConfigureAwait(false) > 0)
                 {
                     // keep draining while there is work
                 }
+
+                wait = await NextWaitAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -103,17 +105,50 @@ public sealed partial class StudyTriageWorker : BackgroundService
             {
                 LogDatabaseUnavailable(_logger, ex.Message); // retried at the next tick; nothing is lost, the state is in the database
             }
+
+            try
+            {
+                await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    /// <summary>
+    /// How long to sleep before the next claim: until the quiet period of the oldest receiving study ends (so a study
+    /// is claimed at its deadline, not up to a poll interval later), and never longer than the poll interval (instances
+    /// stored by other nodes, complete series).
+    /// </summary>
+    public async Task<TimeSpan> NextWaitAsync(CancellationToken cancellationToken)
+    {
+        var oldest = await _studies.OldestReceivingAsync(cancellationToken).ConfigureAwait(false);
+        if (oldest is null)
+        {
+            return _options.PollInterval;
+        }
+
+        var untilDeadline = oldest.Value + _options.QuietPeriod + DeadlineSlack - _time.GetUtcNow();
+        return untilDeadline < MinimumWait ? MinimumWait : untilDeadline > _options.PollInterval ? _options.PollInterval : untilDeadline;
+    }
+
+    /// <summary>Past the deadline, so the claim's strict "quiet since" comparison holds.</summary>
+    private static readonly TimeSpan DeadlineSlack = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Shortest sleep (a receiving study past its deadline that another claim round did not take must not spin the loop).</summary>
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Claims and triages one batch of ready studies; returns how many were claimed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var claims = await _studies.ClaimReadyAsync(now, now - _options.QuietPeriod, now - _options.StaleClaimAfter, _node, _options.MaxClaim, cancellationToken).ConfigureAwait(false);
+        var claimedAt = _time.GetUtcNow();
         foreach (var claim in claims)
         {
+            LogReady(_logger, claim.StudyInstanceUid, (claimedAt - claim.LastReceivedAt).TotalMilliseconds, _dispatch is not null ? "enqueued as a triage job" : "triaged here");
             if (_dispatch is not null)
             {
                 _dispatch.Dispatch(claim); // a lost hand-off leaves the claim, taken again when stale or when this node restarts
@@ -163,6 +198,9 @@ public sealed partial class StudyTriageWorker : BackgroundService
 
     [LoggerMessage(EventId = 4100, Level = LogLevel.Information, Message = "Study {StudyInstanceUid} triaged: {PriorityClass}, {Status}, {MillisecondsSinceLastInstance:F0} ms after its last instance; now {State}")]
     private static partial void LogTriaged(ILogger logger, string studyInstanceUid, string priorityClass, string status, double millisecondsSinceLastInstance, string state);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Study {StudyInstanceUid} triage-ready {MillisecondsSinceLastInstance:F0} ms after its last instance was stored: {Action}")]
+    private static partial void LogReady(ILogger logger, string studyInstanceUid, double millisecondsSinceLastInstance, string action);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Triage of study {StudyInstanceUid} failed, it will be retried: {ErrorType}: {Reason}")]
     private static partial void LogTriageFailed(ILogger logger, string studyInstanceUid, string errorType, string reason);

@@ -63,24 +63,44 @@ internal sealed class MeteredStudyStore(IStudyStore inner, TimeProvider time) : 
     public async Task<bool> AddInstanceAsync(StoredInstance instance, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
-        var known = await inner.StateAsync(instance.StudyInstanceUid, cancellationToken).ConfigureAwait(false) is not null;
-        var added = await inner.AddInstanceAsync(instance, cancellationToken).ConfigureAwait(false);
-        var modality = instance.Modality ?? "unknown";
-        if (added)
+        var added = await AddInstancesAsync([instance], cancellationToken).ConfigureAwait(false);
+        return added[0];
+    }
+
+    public async Task<IReadOnlyList<bool>> AddInstancesAsync(IReadOnlyList<StoredInstance> instances, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        var unknown = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var study in instances.Select(i => i.StudyInstanceUid).Distinct(StringComparer.Ordinal))
         {
-            TriageMetrics.InstancesReceived.WithLabels(modality).Inc();
-            if (!known)
+            if (await inner.StateAsync(study, cancellationToken).ConfigureAwait(false) is null)
             {
-                TriageMetrics.StudiesReceived.WithLabels(modality).Inc();
+                unknown.Add(study);
             }
         }
-        else
+
+        var added = await inner.AddInstancesAsync(instances, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < instances.Count; i++)
         {
-            TriageMetrics.InstancesDuplicate.Inc();
+            var modality = instances[i].Modality ?? "unknown";
+            if (added[i])
+            {
+                TriageMetrics.InstancesReceived.WithLabels(modality).Inc();
+                if (unknown.Remove(instances[i].StudyInstanceUid))
+                {
+                    TriageMetrics.StudiesReceived.WithLabels(modality).Inc();
+                }
+            }
+            else
+            {
+                TriageMetrics.InstancesDuplicate.Inc();
+            }
         }
 
         return added;
     }
+
+    public Task<DateTimeOffset?> OldestReceivingAsync(CancellationToken cancellationToken) => inner.OldestReceivingAsync(cancellationToken);
 
     public async Task<IReadOnlyList<StudyClaim>> ClaimReadyAsync(DateTimeOffset now, DateTimeOffset quietBefore, DateTimeOffset staleClaimBefore, string node, int max, CancellationToken cancellationToken)
     {

@@ -106,7 +106,9 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IWorklistChangeSink, SafetySink>();
         builder.Services.AddSingleton(options.Audit);
         builder.Services.AddHostedService<AuditAnchorService>();
-        builder.Services.AddSingleton(new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") }));
+        var instanceFiles = new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") });
+        instanceFiles.PrepareLayout();
+        builder.Services.AddSingleton(instanceFiles);
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
         builder.Services.AddSingleton(options.Hl7Outbound);
         builder.Services.AddSingleton<OutboxStore>();

@@ -179,6 +179,11 @@ internal static class NetworkTargets
     {
         public Task<bool> AddInstanceAsync(StoredInstance instance, CancellationToken cancellationToken) => Task.FromResult(true);
 
+        public Task<IReadOnlyList<bool>> AddInstancesAsync(IReadOnlyList<StoredInstance> instances, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<bool>>([.. instances.Select(_ => true)]);
+
+        public Task<DateTimeOffset?> OldestReceivingAsync(CancellationToken cancellationToken) => Task.FromResult<DateTimeOffset?>(null);
+
         public Task<IReadOnlyList<StudyClaim>> ClaimReadyAsync(DateTimeOffset now, DateTimeOffset quietBefore, DateTimeOffset staleClaimBefore, string node, int max, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<StoredInstance>> InstancesAsync(string studyInstanceUid, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredInstance>>([]);

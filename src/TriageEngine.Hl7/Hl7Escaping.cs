@@ -90,7 +90,17 @@ public static class Hl7Escaping
                 }
             }
 
-            sb.Append((charset ?? Encoding.Latin1).GetString(bytes));
+            try
+            {
+                sb.Append((charset ?? Encoding.Latin1).GetString(bytes));
+            }
+            catch (DecoderFallbackException)
+            {
+                // \Xhh\ bytes that are not valid in the message's character set (e.g. a lone 0xAA under UTF-8):
+                // read them as Latin-1, so no byte is lost and the field stays readable.
+                sb.Append(Encoding.Latin1.GetString(bytes));
+            }
+
             return true;
         }
 

@@ -149,6 +149,17 @@ public class Hl7ParserTests
         => Assert.Equal(expected, Hl7Escaping.Unescape(raw, Hl7Delimiters.Default, Encoding.UTF8));
 
     [Fact]
+    public void Unescape_HexNotValidUtf8_ReadAsLatin1NotThrown()
+    {
+        // Found by the AFL hl7 campaign: \Xaaaaaa\ under the default UTF-8 character set threw DecoderFallbackException
+        // out of the accessor instead of giving the field back.
+        byte[] bytes = Encoding.ASCII.GetBytes("MSH|^~\\&|A|B|C|D|2024||ADT^A08|1|P|2.5\rPID|1||1||a\\XAAAAAA\\b\r");
+        Hl7Message m = Hl7Parser.Parse(bytes);
+        Assert.Equal("a\u00aa\u00aa\u00aab", m["PID-5"]);
+        Assert.Equal("x\u00aay", Hl7Escaping.Unescape("x\\XAA\\y", Hl7Delimiters.Default, new UTF8Encoding(false, throwOnInvalidBytes: true)));
+    }
+
+    [Fact]
     public void Parse_Latin1Charset_DecodesBytes()
     {
         byte[] bytes = Encoding.Latin1.GetBytes("MSH|^~\\&|A|B|C|D|2024||ADT^A08|1|P|2.5||||||8859/1\rPID|1||1||M\u00fcller\r");

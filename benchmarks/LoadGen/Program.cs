@@ -25,6 +25,12 @@ using TriageEngine.LoadGen;
 //
 // The server must send its HL7 updates to the receiver: TRIAGE_HL7OUTBOUND__DESTINATIONS__0__PORT=<--hl7-receive>
 // (benchmarks/e2e/run.sh starts a server that way).
+//
+// Soak: --pool P generates P distinct studies and sends --studies N by cycling them, each repeat with fresh Study,
+// Series and SOP Instance UIDs and its own accession (written to a scratch folder just before it is sent, deleted once
+// acknowledged), so an hour's volume needs neither an hour's phantoms nor their disk. --warmup-minutes W adds the
+// soak verdict: the server's resident memory, open file descriptors, threads and queue depths (from /proc and the
+// server's gauges) after W minutes compared with their levels to the end; OUT-resources.csv and OUT-resources.png.
 var options = Args.Parse(args);
 var kind = Enum.Parse<PhantomKind>(options.Get("--kind", "Mix"), ignoreCase: true);
 var studyCount = options.Int("--studies", 20);
@@ -33,13 +39,16 @@ var ctSlices = options.Int("--ct-slices", 200);
 var ctMatrix = options.Int("--ct-matrix", 512);
 var outPrefix = options.Get("--out", "load");
 var serverPid = options.Int("--pid", 0);
+var pool = options.Int("--pool", 0);
+var warmupMinutes = double.Parse(options.Get("--warmup-minutes", "0"), CultureInfo.InvariantCulture);
 var work = Directory.CreateTempSubdirectory("triage-load").FullName;
 
 try
 {
     // the studies: phantoms, head CTs expanded to thin slices
     var generated = Path.Combine(work, "phantoms");
-    PhantomGenerator.Generate(new PhantomOptions(generated, options.Int("--seed", 5150), studyCount) { Kind = kind });
+    var distinct = pool > 0 ? Math.Min(pool, studyCount) : studyCount;
+    PhantomGenerator.Generate(new PhantomOptions(generated, options.Int("--seed", 5150), distinct) { Kind = kind });
     var studies = new List<StudyToSend>();
     foreach (var dir in Directory.GetDirectories(generated).Order(StringComparer.Ordinal))
     {
@@ -58,6 +67,14 @@ try
 
         studies.Add(new StudyToSend(header.GetString(DicomTags.AccessionNumber) ?? Path.GetFileName(dir), header.GetString(DicomTags.StudyInstanceUID)!,
             modality, files, files.Sum(f => new FileInfo(f).Length)));
+    }
+
+    // repeats of the pool, each a new study (its UIDs and accession fixed now; its files written when it is sent)
+    var templates = studies.ToArray();
+    for (var i = studies.Count; i < studyCount; i++)
+    {
+        var t = templates[i % templates.Length];
+        studies.Add(t with { Accession = $"R{i:D7}Z", StudyInstanceUid = "2.25." + new BigIntegerUid().Next(), Template = t });
     }
 
     Console.Error.WriteLine($"load: {studies.Count} studies ({string.Join(", ", studies.GroupBy(s => s.Modality).Select(g => $"{g.Count()} {g.Key}, {g.Max(s => s.Files.Length)} images"))}), one every {60 / perMinute:F1} s");
@@ -126,7 +143,7 @@ try
     }
 
     var metricsBefore = await StageMetrics.ReadAsync(http);
-    var sampler = serverPid > 0 ? new ProcessSampler(serverPid) : null;
+    var sampler = serverPid > 0 ? new ProcessSampler(serverPid, http) : null;
     var samplerTask = sampler?.RunAsync(stop.Token) ?? Task.CompletedTask;
 
     var interval = TimeSpan.FromMinutes(1.0 / perMinute);
@@ -147,9 +164,26 @@ try
         await mllp.SendAsync(order, CancellationToken.None);
         sends.Add(Task.Run(async () =>
         {
-            var t0 = Now();
-            var stored = await new StorageScu().SendAsync(dicomHost, dicomPort, "LOADGEN", "TRIAGE", s.Files);
-            return new SendResult(s, t0, Now(), stored.Count(r => !r.Succeeded));
+            var files = s.Files;
+            var scratch = s.Template is null ? null : Path.Combine(work, "repeats", s.Accession);
+            if (scratch is not null)
+            {
+                files = Repeat.Write(s, scratch);
+            }
+
+            try
+            {
+                var t0 = Now();
+                var stored = await new StorageScu().SendAsync(dicomHost, dicomPort, "LOADGEN", "TRIAGE", files);
+                return new SendResult(s, t0, Now(), stored.Count(r => !r.Succeeded));
+            }
+            finally
+            {
+                if (scratch is not null)
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+            }
         }));
     }
 
@@ -170,7 +204,11 @@ try
     var rows = sent.Select(r => new Row(r.Study.Accession, r.Study.Modality, r.Study.Files.Length, r.Study.Bytes, r.Failed, r.AckedAt - r.SentAt,
         triagedAt.TryGetValue(r.Study.StudyInstanceUid, out var t) ? t - r.AckedAt : double.NaN,
         hl7At.TryGetValue(r.Study.Accession, out var h) ? h - r.AckedAt : double.NaN)).ToList();
-    var report = Report.Write(outPrefix, rows, new RunInfo(perMinute, ended - started, drained - started, ctSlices, ctMatrix, sampler, metricsBefore, metricsAfter, receiver is not null));
+    var report = Report.Write(outPrefix, rows, new RunInfo(perMinute, ended - started, drained - started, ctSlices, ctMatrix, sampler, metricsBefore, metricsAfter, receiver is not null)
+    {
+        WarmupSeconds = warmupMinutes * 60,
+        DistinctStudies = templates.Length,
+    });
     Console.WriteLine(report);
     return rows.Any(r => r.Failed > 0 || double.IsNaN(r.ToTriaged) || (receiver is not null && double.IsNaN(r.ToHl7))) ? 1 : 0;
 }
@@ -187,7 +225,44 @@ static (string, int) Endpoint(string text)
 
 namespace TriageEngine.LoadGen
 {
-    internal sealed record StudyToSend(string Accession, string StudyInstanceUid, string Modality, string[] Files, long Bytes);
+    internal sealed record StudyToSend(string Accession, string StudyInstanceUid, string Modality, string[] Files, long Bytes)
+    {
+        /// <summary>The pool study this one repeats with new identifiers (null for a study sent as generated).</summary>
+        public StudyToSend? Template { get; init; }
+    }
+
+    /// <summary>Writes a repeat of a pool study: the template's files with new Study/Series/SOP Instance UIDs and accession.</summary>
+    internal static class Repeat
+    {
+        public static string[] Write(StudyToSend study, string folder)
+        {
+            Directory.CreateDirectory(folder);
+            var series = new Dictionary<string, string>(StringComparer.Ordinal);
+            var files = new string[study.Files.Length];
+            for (var i = 0; i < files.Length; i++)
+            {
+                var file = DicomFile.Open(study.Files[i]);
+                var ds = file.Dataset;
+                var oldSeries = ds.GetString(DicomTags.SeriesInstanceUID) ?? "";
+                if (!series.TryGetValue(oldSeries, out var newSeries))
+                {
+                    series[oldSeries] = newSeries = "2.25." + new BigIntegerUid().Next();
+                }
+
+                var sop = "2.25." + new BigIntegerUid().Next();
+                ds.AddString(DicomTags.StudyInstanceUID, DicomVR.UI, study.StudyInstanceUid);
+                ds.AddString(DicomTags.SeriesInstanceUID, DicomVR.UI, newSeries);
+                ds.AddString(DicomTags.SOPInstanceUID, DicomVR.UI, sop);
+                ds.AddString(DicomTags.AccessionNumber, DicomVR.SH, study.Accession);
+                file.Meta.AddString(DicomTags.MediaStorageSOPInstanceUID, DicomVR.UI, sop);
+                files[i] = Path.Combine(folder, $"{i:D4}.dcm");
+                using var fs = File.Create(files[i]);
+                DicomWriter.Write(fs, file);
+            }
+
+            return files;
+        }
+    }
 
     internal sealed record SendResult(StudyToSend Study, double SentAt, double AckedAt, int Failed);
 
@@ -195,7 +270,13 @@ namespace TriageEngine.LoadGen
     internal sealed record Row(string Accession, string Modality, int Instances, long Bytes, int Failed, double SendSeconds, double ToTriaged, double ToHl7);
 
     internal sealed record RunInfo(double PerMinute, double SendSeconds, double DrainSeconds, int CtSlices, int CtMatrix, ProcessSampler? Sampler,
-        IReadOnlyDictionary<string, (double Sum, double Count)> MetricsBefore, IReadOnlyDictionary<string, (double Sum, double Count)> MetricsAfter, bool Hl7);
+        IReadOnlyDictionary<string, (double Sum, double Count)> MetricsBefore, IReadOnlyDictionary<string, (double Sum, double Count)> MetricsAfter, bool Hl7)
+    {
+        /// <summary>Soak: resources are compared from this time on (0: no soak verdict).</summary>
+        public double WarmupSeconds { get; init; }
+
+        public int DistinctStudies { get; init; }
+    }
 
     internal sealed class Args(Dictionary<string, string> values)
     {
@@ -366,36 +447,72 @@ namespace TriageEngine.LoadGen
         }
     }
 
-    /// <summary>CPU and resident memory of the server process, sampled every second from /proc.</summary>
-    internal sealed class ProcessSampler(int pid)
-    {
-        private readonly List<(double Seconds, double CpuSeconds, long RssBytes)> _samples = [];
+    /// <summary>One resource sample of the server: /proc every second, its queue gauges every five seconds (NaN between).</summary>
+    internal sealed record ResourceSample(double Seconds, double CpuSeconds, long RssBytes, int Fds, int Threads, double Receiving, double Triaging, double OutboxPending);
 
-        public IReadOnlyList<(double Seconds, double CpuSeconds, long RssBytes)> Samples => _samples;
+    /// <summary>CPU, resident memory, open descriptors and threads of the server process from /proc, and its queue gauges from /metrics.</summary>
+    internal sealed class ProcessSampler(int pid, HttpClient http)
+    {
+        private readonly List<ResourceSample> _samples = [];
+
+        public IReadOnlyList<ResourceSample> Samples
+        {
+            get
+            {
+                lock (_samples)
+                {
+                    return [.. _samples];
+                }
+            }
+        }
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
             var ticks = 100.0; // USER_HZ on Linux
+            var n = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 try
                 {
                     var stat = (await File.ReadAllTextAsync($"/proc/{pid}/stat", cancellationToken)).Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
                     var cpu = (double.Parse(stat[11], CultureInfo.InvariantCulture) + double.Parse(stat[12], CultureInfo.InvariantCulture)) / ticks;
-                    var rss = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-                    var kb = long.Parse(rss.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                    var status = File.ReadAllLines($"/proc/{pid}/status");
+                    long Field(string name) => long.Parse(status.First(l => l.StartsWith(name, StringComparison.Ordinal)).Split(' ', '\t').Where(x => x.Length > 0).ElementAt(1), CultureInfo.InvariantCulture);
+                    var fds = Directory.GetFiles($"/proc/{pid}/fd").Length;
+                    double receiving = double.NaN, triaging = double.NaN, outbox = double.NaN;
+                    if (n++ % 5 == 0)
+                    {
+                        (receiving, triaging, outbox) = await GaugesAsync(cancellationToken);
+                    }
+
                     lock (_samples)
                     {
-                        _samples.Add((clock.Elapsed.TotalSeconds, cpu, kb * 1024));
+                        _samples.Add(new ResourceSample(clock.Elapsed.TotalSeconds, cpu, Field("VmRSS:") * 1024, fds, (int)Field("Threads:"), receiving, triaging, outbox));
                     }
 
                     await Task.Delay(1000, cancellationToken);
                 }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+                catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or UnauthorizedAccessException)
                 {
                     return;
                 }
+            }
+        }
+
+        private async Task<(double Receiving, double Triaging, double OutboxPending)> GaugesAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken);
+                double Gauge(string prefix) => text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
+                    .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Sum();
+                return (Gauge("triage_pipeline_studies{state=\"receiving\"}"), Gauge("triage_pipeline_studies{state=\"triaging\"}"),
+                    Gauge("triage_hl7_outbox_messages{state=\"pending\"}"));
+            }
+            catch (HttpRequestException)
+            {
+                return (double.NaN, double.NaN, double.NaN);
             }
         }
     }
@@ -450,6 +567,11 @@ namespace TriageEngine.LoadGen
                     $"Server process: {cpu * 100:0} % of one core on average ({Environment.ProcessorCount} cores), resident memory {first.RssBytes / 1048576.0:0} MiB at start, {sampler.Samples.Max(x => x.RssBytes) / 1048576.0:0} MiB peak, {last.RssBytes / 1048576.0:0} MiB at the end."));
             }
 
+            if (info.Sampler is { Samples.Count: > 1 } resources)
+            {
+                Soak.Write(prefix, resources.Samples, info, md);
+            }
+
             var stages = info.MetricsAfter.Keys.Where(k => k.StartsWith("triage_stage_duration_seconds:", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
             if (stages.Count > 0)
             {
@@ -470,6 +592,133 @@ namespace TriageEngine.LoadGen
             File.WriteAllText(prefix + ".md", md.ToString());
             Plot.Write(prefix + ".png", rows, info.Hl7);
             return md.ToString();
+        }
+    }
+
+    /// <summary>The soak's resource series (CSV, plot) and, after a warm-up, whether memory, descriptors, threads and queues stayed flat.</summary>
+    internal static class Soak
+    {
+        public static void Write(string prefix, IReadOnlyList<ResourceSample> samples, RunInfo info, StringBuilder md)
+        {
+            var csv = new StringBuilder("seconds,cpu_seconds,rss_mib,fds,threads,receiving,triaging,outbox_pending\n");
+            foreach (var x in samples)
+            {
+                csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{x.Seconds:F0},{x.CpuSeconds:F2},{x.RssBytes / 1048576.0:F1},{x.Fds},{x.Threads},{N(x.Receiving)},{N(x.Triaging)},{N(x.OutboxPending)}"));
+            }
+
+            File.WriteAllText(prefix + "-resources.csv", csv.ToString());
+            Plot(prefix + "-resources.png", samples, info.WarmupSeconds);
+            if (info.WarmupSeconds <= 0)
+            {
+                return;
+            }
+
+            var after = samples.Where(x => x.Seconds >= info.WarmupSeconds).ToList();
+            if (after.Count < 2)
+            {
+                md.AppendLine();
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Soak: the run ended before the {info.WarmupSeconds / 60:0.#}-minute warm-up; no verdict."));
+                return;
+            }
+
+            // the level after warm-up: the median over its first minute (one sample is at the mercy of a GC)
+            var firstMinute = after.Where(x => x.Seconds < after[0].Seconds + 60).ToList();
+            double Median(IEnumerable<double> v) { var o = v.Order().ToList(); return o[o.Count / 2]; }
+            var rss0 = Median(firstMinute.Select(x => (double)x.RssBytes));
+            var lastMinute = after.Where(x => x.Seconds > after[^1].Seconds - 60).ToList();
+            var rssEnd = Median(lastMinute.Select(x => (double)x.RssBytes));
+            var rssMax = after.Max(x => x.RssBytes);
+            var fds0 = Median(firstMinute.Select(x => (double)x.Fds));
+            var fdsEnd = Median(lastMinute.Select(x => (double)x.Fds));
+            var thr0 = Median(firstMinute.Select(x => (double)x.Threads));
+            var thrEnd = Median(lastMinute.Select(x => (double)x.Threads));
+            var queue = after.Where(x => !double.IsNaN(x.Receiving)).Select(x => x.Receiving + x.Triaging).ToList();
+            var outbox = after.Where(x => !double.IsNaN(x.OutboxPending)).Select(x => x.OutboxPending).ToList();
+            var growth = (rssEnd - rss0) / rss0;
+            var peak = (rssMax - rss0) / rss0;
+            md.AppendLine();
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Soak ({(after[^1].Seconds - after[0].Seconds) / 60:0} minutes after a {info.WarmupSeconds / 60:0.#}-minute warm-up; {info.DistinctStudies} distinct studies repeated with new UIDs):"));
+            md.AppendLine();
+            md.AppendLine("| resource | after warm-up (median of its first minute) | end (median of the last minute) | change | peak after warm-up |");
+            md.AppendLine("|---|---:|---:|---:|---:|");
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| resident memory (MiB) | {rss0 / 1048576:0} | {rssEnd / 1048576:0} | {growth * 100:+0.0;-0.0} % | {rssMax / 1048576.0:0} ({peak * 100:+0.0;-0.0} %) |"));
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| open file descriptors | {fds0:0} | {fdsEnd:0} | {fdsEnd - fds0:+0;-0;0} | {after.Max(x => x.Fds)} |"));
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| threads | {thr0:0} | {thrEnd:0} | {thrEnd - thr0:+0;-0;0} | {after.Max(x => x.Threads)} |"));
+            if (queue.Count > 0)
+            {
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| studies receiving or in triage | {queue[0]:0} | {queue[^1]:0} | {queue[^1] - queue[0]:+0;-0;0} | {queue.Max():0} |"));
+            }
+
+            if (outbox.Count > 0)
+            {
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| HL7 outbox pending | {outbox[0]:0} | {outbox[^1]:0} | {outbox[^1] - outbox[0]:+0;-0;0} | {outbox.Max():0} |"));
+            }
+
+            md.AppendLine();
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Verdict: resident memory at the end {(Math.Abs(growth) <= 0.10 ? "within" : "NOT within")} 10 % of its level after warm-up ({growth * 100:+0.0;-0.0} %)."));
+        }
+
+        private static string N(double v) => double.IsNaN(v) ? "" : v.ToString("0", CultureInfo.InvariantCulture);
+
+        private static void Plot(string path, IReadOnlyList<ResourceSample> samples, double warmup)
+        {
+            const int W = 900, H = 480, L = 70, R = 230, T = 30, B = 60;
+            using var img = new OpenCvSharp.Mat(H, W, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(255));
+            var seconds = Math.Max(1, samples[^1].Seconds);
+            var rssMax = Math.Max(1, samples.Max(x => x.RssBytes) / 1048576.0) * 1.1;
+            var fdMax = Math.Max(1, samples.Max(x => x.Fds)) * 1.1;
+            var qMax = Math.Max(1, samples.Where(x => !double.IsNaN(x.Receiving)).Select(x => x.Receiving + x.Triaging).DefaultIfEmpty(1).Max()) * 1.1;
+            OpenCvSharp.Point At(double t, double frac) => new((int)(L + (t / seconds * (W - L - R))), (int)(H - B - (frac * (H - T - B))));
+            OpenCvSharp.Cv2.Rectangle(img, new OpenCvSharp.Point(L, T), new OpenCvSharp.Point(W - R, H - B), OpenCvSharp.Scalar.All(0));
+            for (var i = 0; i <= 5; i++)
+            {
+                var t = seconds * i / 5;
+                OpenCvSharp.Cv2.PutText(img, (t / 60).ToString("0", CultureInfo.InvariantCulture), At(t, 0) + new OpenCvSharp.Point(-8, 20), OpenCvSharp.HersheyFonts.HersheySimplex, 0.45, OpenCvSharp.Scalar.All(0));
+                OpenCvSharp.Cv2.PutText(img, (rssMax * i / 5).ToString("0", CultureInfo.InvariantCulture), At(0, i / 5.0) + new OpenCvSharp.Point(-50, 5), OpenCvSharp.HersheyFonts.HersheySimplex, 0.45, OpenCvSharp.Scalar.All(0));
+            }
+
+            if (warmup > 0 && warmup < seconds)
+            {
+                OpenCvSharp.Cv2.Line(img, At(warmup, 0), At(warmup, 1), OpenCvSharp.Scalar.All(160), 1);
+            }
+
+            OpenCvSharp.Cv2.PutText(img, "minutes", new OpenCvSharp.Point(L + 250, H - 15), OpenCvSharp.HersheyFonts.HersheySimplex, 0.5, OpenCvSharp.Scalar.All(0));
+            OpenCvSharp.Cv2.PutText(img, "resident memory (MiB); others scaled to their peak", new OpenCvSharp.Point(5, T - 10), OpenCvSharp.HersheyFonts.HersheySimplex, 0.5, OpenCvSharp.Scalar.All(0));
+            var lines = new (string Name, OpenCvSharp.Scalar Colour, Func<ResourceSample, double> Value)[]
+            {
+                ("resident memory", new(180, 119, 31), x => x.RssBytes / 1048576.0 / rssMax),
+                ($"open fds (peak {fdMax / 1.1:0})", new(40, 39, 214), x => x.Fds / fdMax),
+                ($"receiving+triage (peak {qMax / 1.1:0})", new(44, 160, 44), x => double.IsNaN(x.Receiving) ? double.NaN : (x.Receiving + x.Triaging) / qMax),
+            };
+            for (var k = 0; k < lines.Length; k++)
+            {
+                var (name, colour, value) = lines[k];
+                OpenCvSharp.Point? previous = null;
+                foreach (var x in samples)
+                {
+                    var v = value(x);
+                    if (double.IsNaN(v))
+                    {
+                        continue;
+                    }
+
+                    var p = At(x.Seconds, v);
+                    if (previous is { } q)
+                    {
+                        OpenCvSharp.Cv2.Line(img, q, p, colour, 1);
+                    }
+
+                    previous = p;
+                }
+
+                OpenCvSharp.Cv2.Line(img, new OpenCvSharp.Point(W - R + 10, T + 10 + (k * 22)), new OpenCvSharp.Point(W - R + 35, T + 10 + (k * 22)), colour, 3);
+                OpenCvSharp.Cv2.PutText(img, name, new OpenCvSharp.Point(W - R + 42, T + 15 + (k * 22)), OpenCvSharp.HersheyFonts.HersheySimplex, 0.42, OpenCvSharp.Scalar.All(0));
+            }
+
+            OpenCvSharp.Cv2.ImWrite(path, img);
         }
     }
 

@@ -11,10 +11,13 @@ internal sealed class JpegHuffmanTable
     private readonly int[] _maxCode = new int[18];
     private readonly int[] _valueOffset = new int[17];
     private readonly byte[] _values;
+    private readonly byte[] _counts;
+    private int[]? _lossless;
 
     public JpegHuffmanTable(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> values)
     {
         _values = values.ToArray();
+        _counts = counts[..16].ToArray();
         var code = 0;
         var k = 0;
         for (var length = 1; length <= 16; length++)
@@ -55,6 +58,58 @@ internal sealed class JpegHuffmanTable
         }
 
         _maxCode[17] = int.MaxValue;
+    }
+
+    /// <summary>Bits of lookahead of <see cref="LosslessLookup"/>.</summary>
+    public const int LosslessBits = 12;
+
+    /// <summary>
+    /// For lossless (and DC) coding, where each symbol is a bit count SSSS followed by SSSS bits of difference: a
+    /// 2^12-entry table indexed by the next 12 bits that resolves code and difference bits together when both fit.
+    /// An entry with bit 7 set is <c>(difference &lt;&lt; 8) | 0x80 | bits consumed</c>; 0 means take the symbol-by-symbol path.
+    /// </summary>
+    public int[] LosslessLookup => _lossless ??= BuildLosslessLookup();
+
+    private int[] BuildLosslessLookup()
+    {
+        var table = new int[1 << LosslessBits];
+        var code = 0;
+        var k = 0;
+        for (var length = 1; length <= 16; length++)
+        {
+            for (var i = 0; i < _counts[length - 1]; i++, k++, code++)
+            {
+                if (length > LosslessBits)
+                {
+                    continue;
+                }
+
+                var ssss = _values[k];
+                if (ssss == 0 || ssss >= 16)
+                {
+                    var first = code << (LosslessBits - length);
+                    table.AsSpan(first, 1 << (LosslessBits - length)).Fill(((ssss == 0 ? 0 : 32768) << 8) | 0x80 | length);
+                    continue;
+                }
+
+                var total = length + ssss;
+                if (total > LosslessBits)
+                {
+                    continue;
+                }
+
+                for (var extra = 0; extra < 1 << ssss; extra++)
+                {
+                    var diff = extra < 1 << (ssss - 1) ? extra - ((1 << ssss) - 1) : extra;
+                    var first = ((code << ssss) | extra) << (LosslessBits - total);
+                    table.AsSpan(first, 1 << (LosslessBits - total)).Fill((diff << 8) | 0x80 | total);
+                }
+            }
+
+            code <<= 1;
+        }
+
+        return table;
     }
 
     /// <summary>Decodes one symbol from the top 16 bits of <paramref name="peek16"/>; returns (length, value), length 0 when invalid.</summary>

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace TriageEngine.Dicom.Codecs;
 
@@ -35,6 +37,7 @@ public sealed class JpegLosslessFrameDecoder : IFrameDecoder
         var restartInterval = 0;
         int[]? samples = null;
         var scans = 0;
+        var direct = false; // the one scan was decoded straight into the output
         try
         {
             while (true)
@@ -48,7 +51,11 @@ public sealed class JpegLosslessFrameDecoder : IFrameDecoder
                             JpegThrow.Corrupt("JPEG codestream has no scan");
                         }
 
-                        Store(samples, componentIds.Length, info, output);
+                        if (!direct)
+                        {
+                            Store(samples, componentIds.Length, info, output);
+                        }
+
                         return;
                     case 0xC3:
                         {
@@ -104,7 +111,20 @@ public sealed class JpegLosslessFrameDecoder : IFrameDecoder
                             }
 
                             var sos = JpegMarkers.Segment(encoded, ref pos);
-                            pos = DecodeScan(encoded, pos, sos, tables, componentIds, samples, width, height, precision, restartInterval);
+                            if (componentIds.Length == 1 && info.BytesPerSample == 2 && restartInterval == 0 && BitConverter.IsLittleEndian
+                                && output.Length >= width * height * 2)
+                            {
+                                // one 16-bit component, no restarts (CT, MR, CR as modalities write them): straight into the output
+                                pos = DecodeScanGray16(encoded, pos, sos, tables, componentIds[0], MemoryMarshal.Cast<byte, ushort>(output)[..(width * height)],
+                                    width, height, precision);
+                                direct = true;
+                            }
+                            else
+                            {
+                                pos = DecodeScan(encoded, pos, sos, tables, componentIds, samples, width, height, precision, restartInterval);
+                                direct = false;
+                            }
+
                             scans++;
                             break;
                         }
@@ -157,6 +177,144 @@ public sealed class JpegLosslessFrameDecoder : IFrameDecoder
             tables[(tc * 4 + th) % tables.Length] = table;
             p += 17 + total;
         }
+    }
+
+    /// <summary>
+    /// The scan of a single-component image into 16-bit samples, with the predictor chosen once per row instead of per
+    /// sample and code and difference bits resolved by one table lookup where they fit (<see cref="JpegHuffmanTable.LosslessLookup"/>).
+    /// Samples and errors as <see cref="DecodeScan"/>.
+    /// </summary>
+    private static int DecodeScanGray16(ReadOnlySpan<byte> data, int pos, ReadOnlySpan<byte> sos, JpegHuffmanTable?[] tables, int componentId,
+        Span<ushort> px, int width, int height, int precision)
+    {
+        if (sos.Length < 6 || sos[0] != 1)
+        {
+            JpegThrow.Corrupt("SOS segment invalid");
+        }
+
+        var table = tables[(sos[2] >> 4) & 3];
+        if (sos[1] != componentId || table is null)
+        {
+            JpegThrow.Corrupt("SOS names an unknown component or Huffman table");
+        }
+
+        var predictor = sos[3];
+        var pointTransform = sos[5] & 15;
+        if (predictor is < 1 or > 7 || pointTransform >= precision)
+        {
+            JpegThrow.Corrupt($"SOS: predictor {predictor}, point transform {pointTransform}");
+        }
+
+        var lookup = table.LosslessLookup;
+        var reader = new JpegBitReader(data, pos);
+        var v = 1 << (precision - pointTransform - 1);
+        var first = px[..width];
+        for (var x = 0; x < first.Length; x++)
+        {
+            v = (v + NextDifference(ref reader, table, lookup, 0, x)) & 0xFFFF;
+            first[x] = (ushort)v;
+        }
+
+        for (var y = 1; y < height; y++)
+        {
+            var up = px.Slice((y - 1) * width, width);
+            var row = px.Slice(y * width, width);
+            v = (up[0] + NextDifference(ref reader, table, lookup, y, 0)) & 0xFFFF;
+            row[0] = (ushort)v;
+            switch (predictor)
+            {
+                case 1:
+                    for (var x = 1; x < row.Length; x++)
+                    {
+                        v = (v + NextDifference(ref reader, table, lookup, y, x)) & 0xFFFF;
+                        row[x] = (ushort)v;
+                    }
+
+                    break;
+                case 2:
+                    for (var x = 1; x < row.Length && x < up.Length; x++)
+                    {
+                        row[x] = (ushort)(up[x] + NextDifference(ref reader, table, lookup, y, x));
+                    }
+
+                    break;
+                default:
+                    for (var x = 1; x < row.Length && x < up.Length; x++)
+                    {
+                        int ra = row[x - 1], rb = up[x], rc = up[x - 1];
+                        var prediction = predictor switch
+                        {
+                            3 => rc,
+                            4 => ra + rb - rc,
+                            5 => ra + ((rb - rc) >> 1),
+                            6 => rb + ((ra - rc) >> 1),
+                            _ => (ra + rb) >> 1,
+                        };
+                        row[x] = (ushort)(prediction + NextDifference(ref reader, table, lookup, y, x));
+                    }
+
+                    break;
+            }
+        }
+
+        if (pointTransform > 0)
+        {
+            foreach (ref var sample in px)
+            {
+                sample = (ushort)(sample << pointTransform);
+            }
+        }
+
+        return AfterEntropyData(data, reader.Position);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextDifference(ref JpegBitReader reader, JpegHuffmanTable table, int[] lookup, int y, int x)
+    {
+        var peek = reader.Peek16();
+        var entry = lookup[peek >> (16 - JpegHuffmanTable.LosslessBits)];
+        if ((entry & 0x80) != 0)
+        {
+            reader.Skip(entry & 0x7F);
+            return entry >> 8;
+        }
+
+        return SlowDifference(ref reader, table, peek, y, x);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int SlowDifference(ref JpegBitReader reader, JpegHuffmanTable table, uint peek, int y, int x)
+    {
+        var ssss = table.Decode(peek, out var length);
+        if (length == 0)
+        {
+            JpegThrow.Corrupt($"invalid Huffman code at row {y}, column {x}");
+        }
+
+        reader.Skip(length);
+        if (ssss == 0)
+        {
+            return 0;
+        }
+
+        if (ssss >= 16)
+        {
+            return 32768;
+        }
+
+        var diff = reader.Read(ssss);
+        return diff < 1 << (ssss - 1) ? diff - ((1 << ssss) - 1) : diff;
+    }
+
+    /// <summary>The position after the entropy-coded data: the next marker that is not a restart marker.</summary>
+    private static int AfterEntropyData(ReadOnlySpan<byte> data, int p)
+    {
+        while (p + 1 < data.Length && !(data[p] == 0xFF && data[p + 1] != 0x00 && (data[p + 1] < 0xD0 || data[p + 1] > 0xD7) && data[p + 1] != 0xFF))
+        {
+            p++;
+        }
+
+        return p;
     }
 
     private static int DecodeScan(ReadOnlySpan<byte> data, int pos, ReadOnlySpan<byte> sos, JpegHuffmanTable?[] tables, int[] componentIds,
@@ -296,13 +454,7 @@ public sealed class JpegLosslessFrameDecoder : IFrameDecoder
         }
 
         // continue after the entropy-coded data: find the next marker that is not a restart marker
-        var p = reader.Position;
-        while (p + 1 < data.Length && !(data[p] == 0xFF && data[p + 1] != 0x00 && (data[p + 1] < 0xD0 || data[p + 1] > 0xD7) && data[p + 1] != 0xFF))
-        {
-            p++;
-        }
-
-        return p;
+        return AfterEntropyData(data, reader.Position);
     }
 
     private static void Store(int[] samples, int nc, PixelDataInfo info, Span<byte> output)

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TriageEngine.Dicom.Codecs;
 
@@ -39,18 +42,66 @@ public sealed class RleFrameDecoder : IFrameDecoder
 
         var pixels = info.Rows * info.Columns;
         var stride = segments;
-        for (var seg = 0; seg < segments; seg++)
+        if (segments == 2 && bytesPerSample == 2 && BitConverter.IsLittleEndian)
         {
-            var start = BinaryPrimitives.ReadUInt32LittleEndian(encoded[(4 + seg * 4)..]);
-            var end = seg + 1 < segments ? BinaryPrimitives.ReadUInt32LittleEndian(encoded[(8 + seg * 4)..]) : (uint)encoded.Length;
-            if (start < 64 || end > encoded.Length || end < start)
+            // 16-bit grayscale: both byte planes decoded contiguously (runs become block copies and fills), then interleaved
+            var planes = ArrayPool<byte>.Shared.Rent(2 * pixels);
+            try
             {
-                DicomFormatException.Throw(DicomErrorCode.InvalidPixelData, 0, DicomTags.PixelData, $"RLE segment {seg} at {start}..{end} is outside the frame of {encoded.Length} bytes");
+                DecodeSegment(Segment(encoded, 0, segments), planes, 0, 1, pixels, 0);
+                DecodeSegment(Segment(encoded, 1, segments), planes.AsSpan(pixels), 0, 1, pixels, 1);
+                Interleave16(planes.AsSpan(0, pixels), planes.AsSpan(pixels, pixels), output);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(planes);
             }
 
+            return;
+        }
+
+        for (var seg = 0; seg < segments; seg++)
+        {
             var sample = seg / bytesPerSample;
             var byteInSample = bytesPerSample - 1 - seg % bytesPerSample; // little-endian position
-            DecodeSegment(encoded[(int)start..(int)end], output, sample * bytesPerSample + byteInSample, stride, pixels, seg);
+            DecodeSegment(Segment(encoded, seg, segments), output, sample * bytesPerSample + byteInSample, stride, pixels, seg);
+        }
+    }
+
+    private static ReadOnlySpan<byte> Segment(ReadOnlySpan<byte> encoded, int seg, int segments)
+    {
+        var start = BinaryPrimitives.ReadUInt32LittleEndian(encoded[(4 + seg * 4)..]);
+        var end = seg + 1 < segments ? BinaryPrimitives.ReadUInt32LittleEndian(encoded[(8 + seg * 4)..]) : (uint)encoded.Length;
+        if (start < 64 || end > encoded.Length || end < start)
+        {
+            DicomFormatException.Throw(DicomErrorCode.InvalidPixelData, 0, DicomTags.PixelData, $"RLE segment {seg} at {start}..{end} is outside the frame of {encoded.Length} bytes");
+        }
+
+        return encoded[(int)start..(int)end];
+    }
+
+    /// <summary>Little-endian 16-bit samples from a plane of high bytes and a plane of low bytes.</summary>
+    private static void Interleave16(ReadOnlySpan<byte> high, ReadOnlySpan<byte> low, Span<byte> output)
+    {
+        var count = high.Length;
+        var samples = MemoryMarshal.Cast<byte, ushort>(output[..(2 * count)]);
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + Vector128<byte>.Count <= count; i += Vector128<byte>.Count)
+            {
+                var h = Vector128.Create(high.Slice(i, Vector128<byte>.Count));
+                var l = Vector128.Create(low.Slice(i, Vector128<byte>.Count));
+                var (h0, h1) = Vector128.Widen(h);
+                var (l0, l1) = Vector128.Widen(l);
+                (Vector128.ShiftLeft(h0, 8) | l0).CopyTo(samples[i..]);
+                (Vector128.ShiftLeft(h1, 8) | l1).CopyTo(samples[(i + Vector128<ushort>.Count)..]);
+            }
+        }
+
+        for (; i < count; i++)
+        {
+            samples[i] = (ushort)((high[i] << 8) | low[i]);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace TriageEngine.Dicom.Codecs;
 
@@ -168,6 +169,15 @@ public sealed class JpegLsFrameDecoder : IFrameDecoder
     }
 }
 
+/// <summary>The statistics of one regular-mode context (T.87 A.2.2): A, B, C and N together, one cache line for four.</summary>
+internal struct JlsContext
+{
+    public int A;
+    public int B;
+    public int C;
+    public int N;
+}
+
 internal sealed class JlsFrame
 {
     public int Precision;
@@ -200,10 +210,7 @@ internal sealed class JlsScanDecoder
     private readonly sbyte[] _quantize; // index d + _quantizeOffset
     private readonly int _quantizeOffset;
 
-    private readonly int[] _a = new int[365];
-    private readonly int[] _b = new int[365];
-    private readonly int[] _c = new int[365];
-    private readonly int[] _n = new int[365];
+    private readonly JlsContext[] _contexts = new JlsContext[365];
     private readonly int[] _runA = new int[2];
     private readonly int[] _runN = new int[2];
     private readonly int[] _runNn = new int[2];
@@ -269,8 +276,7 @@ internal sealed class JlsScanDecoder
         }
 
         var a0 = Math.Max(2, (_range + 32) / 64);
-        Array.Fill(_a, a0);
-        Array.Fill(_n, 1);
+        Array.Fill(_contexts, new JlsContext { A = a0, N = 1 });
         _runA[0] = _runA[1] = a0;
         _runN[0] = _runN[1] = 1;
     }
@@ -521,9 +527,29 @@ internal sealed class JlsScanDecoder
         return err;
     }
 
+    /// <summary>
+    /// The signed context index of three local gradients. Samples are always within 0..MAXVAL (reconstruction clamps
+    /// them, edges copy them), so each gradient indexes <see cref="_quantize"/> in range without a bounds check.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Context(int d1, int d2, int d3) =>
-        (_quantize[d1 + _quantizeOffset] * 9 + _quantize[d2 + _quantizeOffset]) * 9 + _quantize[d3 + _quantizeOffset];
+    private int Context(int d1, int d2, int d3)
+    {
+        ref var q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_quantize), _quantizeOffset);
+        return (Unsafe.Add(ref q, d1) * 9 + Unsafe.Add(ref q, d2)) * 9 + Unsafe.Add(ref q, d3);
+    }
+
+    /// <summary>The Golomb parameter k: the least k with N·2^k ≥ A (T.87 A.5.1), from the bit lengths instead of a loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GolombK(int n, int a)
+    {
+        if (n >= a)
+        {
+            return 0;
+        }
+
+        var k = BitOperations.Log2((uint)a) - BitOperations.Log2((uint)n);
+        return (n << k) < a ? k + 1 : k;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Predict(int ra, int rb, int rc)
@@ -545,30 +571,23 @@ internal sealed class JlsScanDecoder
     {
         var sign = qs >> 31; // 0 or -1
         var q = (qs ^ sign) - sign;
-        var px = prediction + ((_c[q] ^ sign) - sign);
+        ref var context = ref _contexts[q];
+        var px = prediction + ((context.C ^ sign) - sign);
         px = px < 0 ? 0 : px > _maxVal ? _maxVal : px;
 
-        var k = 0;
-        for (var nTest = _n[q]; nTest < _a[q]; nTest <<= 1)
-        {
-            k++;
-            if (k > 24)
-            {
-                JpegThrow.Corrupt("JPEG-LS context out of range");
-            }
-        }
-
+        // A < 2^24 and N >= 1 (kept so by the update below), so k <= 24
+        var k = GolombK(context.N, context.A);
         var m = DecodeValue(ref reader, k, _limit);
         var err = (int)((uint)m >> 1) ^ -(m & 1);
-        if (k == 0 && _near == 0 && 2 * _b[q] + _n[q] - 1 < 0)
+        if (k == 0 && _near == 0 && 2 * context.B + context.N - 1 < 0)
         {
             err = ~err;
         }
 
         // context update (T.87 A.6)
-        var a = _a[q] + Math.Abs(err);
-        var b = _b[q] + err * (2 * _near + 1);
-        var n = _n[q];
+        var a = context.A + Math.Abs(err);
+        var b = context.B + err * (2 * _near + 1);
+        var n = context.N;
         if (a >= 1 << 24 || Math.Abs(b) >= 1 << 24)
         {
             JpegThrow.Corrupt("JPEG-LS context statistics overflow");
@@ -590,9 +609,9 @@ internal sealed class JlsScanDecoder
                 b = -n + 1;
             }
 
-            if (_c[q] > -128)
+            if (context.C > -128)
             {
-                _c[q]--;
+                context.C--;
             }
         }
         else if (b > 0)
@@ -603,15 +622,15 @@ internal sealed class JlsScanDecoder
                 b = 0;
             }
 
-            if (_c[q] < 127)
+            if (context.C < 127)
             {
-                _c[q]++;
+                context.C++;
             }
         }
 
-        _a[q] = a;
-        _b[q] = b;
-        _n[q] = n;
+        context.A = a;
+        context.B = b;
+        context.N = n;
         return Reconstruct(px, (err ^ sign) - sign);
     }
 
@@ -764,6 +783,21 @@ internal ref struct JlsBitReader
 
     private void Fill()
     {
+        // fast path: the next 8 bytes hold no 0xFF (so no stuffed bit and no marker): take as many whole bytes as fit
+        if (!_afterFF && _bits <= 48 && _pos + 8 <= _data.Length)
+        {
+            var word = BinaryPrimitives.ReadUInt64BigEndian(_data[_pos..]);
+            var notWord = ~word;
+            if (((notWord - 0x0101010101010101UL) & ~notWord & 0x8080808080808080UL) == 0) // no byte of word is 0xFF
+            {
+                var take = (63 - _bits) >> 3;
+                _buffer |= word >> (64 - (take * 8)) << (64 - _bits - (take * 8));
+                _bits += take * 8;
+                _pos += take;
+                return;
+            }
+        }
+
         while (_bits <= 56)
         {
             if (_pos < _data.Length && !(_afterFF && _data[_pos] >= 0x80))

@@ -5,7 +5,11 @@
 # inference does not share the CPU with the push. With --peers it also runs the peers' dimse-bench.sh (dcmtk
 # storescp, Orthanc) on the same files, so the figures come from one run on one machine.
 #
-#   benchmarks/ingest/run.sh [--peers] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
+#   benchmarks/ingest/run.sh [--peers] [--warm] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
+#
+# --warm adds the running-server case: one server per association count, one untimed push first (the JIT's tier-up
+# of a fresh process is then behind it, as in a server that has been up for a while), then N timed pushes into the
+# same store, each a copy of the series with new Study, Series and SOP Instance UIDs (dcmodify, made beforehand).
 #
 # Then, per repetition, the triage-ready latency with the default rules: a node with triage enabled and default
 # pipeline options receives the series over 8 associations, and the time from storescu's exit (just after the last
@@ -16,8 +20,8 @@
 # Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
-PEERS=0; REPS=3
-while [ $# -gt 0 ]; do case "$1" in --peers) PEERS=1; shift;; --reps) REPS=$2; shift 2;; *) break;; esac; done
+PEERS=0; REPS=3; WARM=0
+while [ $# -gt 0 ]; do case "$1" in --peers) PEERS=1; shift;; --warm) WARM=1; shift;; --reps) REPS=$2; shift 2;; *) break;; esac; done
 DIR="$(cd "${1:?usage: run.sh [--peers] [--reps N] DATA_DIR}" && pwd)"
 FILES=("$DIR"/*.dcm); N=${#FILES[@]}; BYTES=$(cat "${FILES[@]}" | wc -c)
 export TCP_NODELAY=1   # dcmtk leaves Nagle on otherwise (40 ms per C-STORE-RSP)
@@ -50,6 +54,48 @@ run_ours() {  # $1 = associations; prints elapsed seconds
   [ "$rc" -eq 0 ] && [ "$stored" -eq "$N" ] || { echo "push failed: $stored of $N stored" >&2; return 1; }
   echo "$t1 - $t0" | bc -l
 }
+
+push() {  # $1 = port, $2 = associations, $3 = log prefix, then the files; waits for every storescu
+  local port=$1 assoc=$2 log=$3; shift 3
+  local files=("$@") per=$(( ($# + $2 - 1) / $2 )) i=0 pids=() rc=0
+  while [ $i -lt "$assoc" ]; do
+    local chunk=("${files[@]:$((i * per)):$per}")
+    if [ ${#chunk[@]} -gt 0 ]; then
+      storescu -aet BENCHSCU -aec TRIAGE -to 10 -ts 60 -td 60 127.0.0.1 "$port" "${chunk[@]}" > "$log.$i.log" 2>&1 &
+      pids+=($!)
+    fi
+    i=$((i + 1))
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return $rc
+}
+
+run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push, space-separated
+  local assoc=$1 work port pid copies r t0 t1 out=()
+  work="$(mktemp -d)"; copies="$(mktemp -d)"; port="$(free_port)"
+  for r in $(seq 0 "$REPS"); do
+    mkdir -p "$copies/$r"; cp "${FILES[@]}" "$copies/$r/"
+    dcmodify -nb -q -m "(0020,000d)=$(uid)" -m "(0020,000e)=$(uid)" -gin "$copies/$r"/*.dcm
+  done
+  cat "$copies"/*/*.dcm > /dev/null   # page cache, as for the other rows
+  TRIAGE_PIPELINE__TRIAGEENABLED=false dotnet "$DLL" serve --data "$work" --dicom-port "$port" --http-port 0 --hl7-port 0 > "$work/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
+  push "$port" "$assoc" "$work/warmup" "$copies/0"/*.dcm || { echo "warm-up push failed" >&2; return 1; }
+  for r in $(seq 1 "$REPS"); do
+    t0=$(date +%s.%N)
+    push "$port" "$assoc" "$work/send$r" "$copies/$r"/*.dcm || { echo "push $r failed" >&2; return 1; }
+    t1=$(date +%s.%N)
+    out+=("$(echo "$t1 - $t0" | bc -l)")
+  done
+  local stored; stored=$(find "$work/instances" -name '*.dcm' | wc -l)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work" "$copies"
+  [ "$stored" -eq $(( N * (REPS + 1) )) ] || { echo "warm pushes: $stored of $(( N * (REPS + 1) )) stored" >&2; return 1; }
+  echo "${out[@]}"
+}
+
+uid() { python3 -c 'import uuid; print("2.25.%d" % uuid.uuid4().int)'; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -89,6 +135,16 @@ for assoc in 1 8; do
     "$assoc" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
     "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
 done
+
+if [ "$WARM" -eq 1 ]; then
+  for assoc in 1 8; do
+    read -r -a times < <(run_warm "$assoc")
+    med=$(printf '%s\n' "${times[@]}" | median)
+    printf 'RESULT peer=triage task=ingest-%dassoc-warm set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
+      "$assoc" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
+      "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
+  done
+fi
 
 lat_client=(); lat_server=()
 for r in $(seq 1 "$REPS"); do

@@ -269,11 +269,7 @@ internal sealed class JlsScanDecoder
         var (t1, t2, t3) = Thresholds(frame);
 
         _quantizeOffset = _maxVal + 1;
-        _quantize = new sbyte[2 * _maxVal + 3];
-        for (var d = -_maxVal - 1; d <= _maxVal + 1; d++)
-        {
-            _quantize[d + _quantizeOffset] = (sbyte)(d <= -t3 ? -4 : d <= -t2 ? -3 : d <= -t1 ? -2 : d < -_near ? -1 : d <= _near ? 0 : d < t1 ? 1 : d < t2 ? 2 : d < t3 ? 3 : 4);
-        }
+        _quantize = Quantization(_maxVal, _near, t1, t2, t3);
 
         var a0 = Math.Max(2, (_range + 32) / 64);
         Array.Fill(_contexts, new JlsContext { A = a0, N = 1 });
@@ -282,6 +278,38 @@ internal sealed class JlsScanDecoder
     }
 
     public int ComponentCount => _components.Length;
+
+    /// <summary>
+    /// The gradient quantisation table for these parameters, built once and shared (it is read-only): 2·MAXVAL + 3
+    /// entries, 128 KiB at 16 bits, which would otherwise be rebuilt (and allocated on the large object heap) per frame.
+    /// </summary>
+    private static sbyte[] Quantization(int maxVal, int near, int t1, int t2, int t3)
+    {
+        var key = (maxVal, near, t1, t2, t3);
+        if (s_quantizations.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var table = new sbyte[2 * maxVal + 3];
+        for (var d = -maxVal - 1; d <= maxVal + 1; d++)
+        {
+            table[d + maxVal + 1] = (sbyte)(d <= -t3 ? -4 : d <= -t2 ? -3 : d <= -t1 ? -2 : d < -near ? -1 : d <= near ? 0 : d < t1 ? 1 : d < t2 ? 2 : d < t3 ? 3 : 4);
+        }
+
+        // the parameters come from the files: keep a bounded number of tables (a handful in practice), not one per
+        // parameter set a stream of crafted files could declare
+        if (s_quantizations.Count < MaxCachedQuantizations)
+        {
+            s_quantizations.TryAdd(key, table);
+        }
+
+        return table;
+    }
+
+    private const int MaxCachedQuantizations = 32;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, int, int, int), sbyte[]> s_quantizations = new();
 
     public void Decode(ReadOnlySpan<byte> data, Span<byte> output)
     {

@@ -94,6 +94,7 @@ try
     var triagedAt = new ConcurrentDictionary<string, double>(StringComparer.Ordinal);
     using var stop = new CancellationTokenSource();
     var feedReady = new TaskCompletionSource();
+    var raised = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
     var feed = Task.Run(async () =>
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/worklist/changes");
@@ -111,7 +112,14 @@ try
                 using var change = JsonDocument.Parse(line["data: ".Length..]);
                 if (change.RootElement.GetProperty("kind").GetString() == "triaged")
                 {
-                    triagedAt.TryAdd(change.RootElement.GetProperty("studyInstanceUid").GetString()!, Now());
+                    var uid = change.RootElement.GetProperty("studyInstanceUid").GetString()!;
+                    // the orders go in as routine (ORC-7.6 R): the server sends an update only for a study it raises
+                    if (change.RootElement.TryGetProperty("priorityClass", out var cls) && cls.GetString() is { } c && c != "ROUTINE")
+                    {
+                        raised.TryAdd(uid, c);
+                    }
+
+                    triagedAt.TryAdd(uid, Now());
                 }
             }
         }
@@ -190,7 +198,7 @@ try
     var sent = await Task.WhenAll(sends);
     var ended = Now();
     var deadline = DateTime.UtcNow.AddMinutes(10);
-    while (DateTime.UtcNow < deadline && sent.Any(r => !triagedAt.ContainsKey(r.Study.StudyInstanceUid) || (receiver is not null && !hl7At.ContainsKey(r.Study.Accession))))
+    while (DateTime.UtcNow < deadline && sent.Any(r => !triagedAt.ContainsKey(r.Study.StudyInstanceUid) || (receiver is not null && raised.ContainsKey(r.Study.StudyInstanceUid) && !hl7At.ContainsKey(r.Study.Accession))))
     {
         await Task.Delay(100);
     }
@@ -203,14 +211,14 @@ try
 
     var rows = sent.Select(r => new Row(r.Study.Accession, r.Study.Modality, r.Study.Files.Length, r.Study.Bytes, r.Failed, r.AckedAt - r.SentAt,
         triagedAt.TryGetValue(r.Study.StudyInstanceUid, out var t) ? t - r.AckedAt : double.NaN,
-        hl7At.TryGetValue(r.Study.Accession, out var h) ? h - r.AckedAt : double.NaN)).ToList();
+        hl7At.TryGetValue(r.Study.Accession, out var h) ? h - r.AckedAt : double.NaN, raised.ContainsKey(r.Study.StudyInstanceUid))).ToList();
     var report = Report.Write(outPrefix, rows, new RunInfo(perMinute, ended - started, drained - started, ctSlices, ctMatrix, sampler, metricsBefore, metricsAfter, receiver is not null)
     {
         WarmupSeconds = warmupMinutes * 60,
         DistinctStudies = templates.Length,
     });
     Console.WriteLine(report);
-    return rows.Any(r => r.Failed > 0 || double.IsNaN(r.ToTriaged) || (receiver is not null && double.IsNaN(r.ToHl7))) ? 1 : 0;
+    return rows.Any(r => r.Failed > 0 || double.IsNaN(r.ToTriaged) || (receiver is not null && r.Raised && double.IsNaN(r.ToHl7))) ? 1 : 0;
 }
 finally
 {
@@ -267,7 +275,7 @@ namespace TriageEngine.LoadGen
     internal sealed record SendResult(StudyToSend Study, double SentAt, double AckedAt, int Failed);
 
     /// <summary>One study's figures (seconds; NaN when the event never came).</summary>
-    internal sealed record Row(string Accession, string Modality, int Instances, long Bytes, int Failed, double SendSeconds, double ToTriaged, double ToHl7);
+    internal sealed record Row(string Accession, string Modality, int Instances, long Bytes, int Failed, double SendSeconds, double ToTriaged, double ToHl7, bool Raised = false);
 
     internal sealed record RunInfo(double PerMinute, double SendSeconds, double DrainSeconds, int CtSlices, int CtMatrix, ProcessSampler? Sampler,
         IReadOnlyDictionary<string, (double Sum, double Count)> MetricsBefore, IReadOnlyDictionary<string, (double Sum, double Count)> MetricsAfter, bool Hl7)
@@ -525,10 +533,10 @@ namespace TriageEngine.LoadGen
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(prefix))!;
             Directory.CreateDirectory(dir);
-            var csv = new StringBuilder("accession,modality,instances,bytes,failed,send_s,last_ack_to_triaged_s,last_ack_to_hl7_s\n");
+            var csv = new StringBuilder("accession,modality,instances,bytes,failed,send_s,last_ack_to_triaged_s,last_ack_to_hl7_s,raised\n");
             foreach (var r in rows.OrderBy(r => r.Accession, StringComparer.Ordinal))
             {
-                csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{r.Accession},{r.Modality},{r.Instances},{r.Bytes},{r.Failed},{r.SendSeconds:F3},{r.ToTriaged:F3},{r.ToHl7:F3}"));
+                csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{r.Accession},{r.Modality},{r.Instances},{r.Bytes},{r.Failed},{r.SendSeconds:F3},{r.ToTriaged:F3},{r.ToHl7:F3},{(r.Raised ? 1 : 0)}"));
             }
 
             File.WriteAllText(prefix + ".csv", csv.ToString());
@@ -536,17 +544,17 @@ namespace TriageEngine.LoadGen
             var instances = rows.Sum(r => r.Instances);
             var bytes = rows.Sum(r => r.Bytes);
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{rows.Count} studies offered at {info.PerMinute:0.##}/min ({info.PerMinute * 60:0}/h), {instances} instances, {bytes / 1048576.0:0} MiB, sent over {info.SendSeconds:0} s; the last one triaged and its HL7 update received {info.DrainSeconds:0} s after the first was sent ({rows.Count * 3600 / info.DrainSeconds:0} studies/h end to end); head CTs expanded to {info.CtSlices} slices of {info.CtMatrix}×{info.CtMatrix}"));
+                $"{rows.Count} studies offered at {info.PerMinute:0.##}/min ({info.PerMinute * 60:0}/h), {instances} instances, {bytes / 1048576.0:0} MiB, sent over {info.SendSeconds:0} s; the last one triaged (and, where the server raised its priority, its HL7 update received) {info.DrainSeconds:0} s after the first was sent ({rows.Count * 3600 / info.DrainSeconds:0} studies/h end to end); head CTs expanded to {info.CtSlices} slices of {info.CtMatrix}×{info.CtMatrix}"));
             md.AppendLine();
-            md.AppendLine("| modality | studies | images | last ack → triaged p50 / p95 / p99 / max (s) | last ack → HL7 update received p50 / p95 / p99 / max (s) | send (s) p50 |");
-            md.AppendLine("|---|---:|---:|---|---|---:|");
+            md.AppendLine("| modality | studies | images | last ack → triaged p50 / p95 / p99 / max (s) | raised | last ack → HL7 update received (raised studies) p50 / p95 / p99 / max (s) | send (s) p50 |");
+            md.AppendLine("|---|---:|---:|---|---:|---|---:|");
             foreach (var g in rows.GroupBy(r => r.Modality).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 var t = g.Select(r => r.ToTriaged).Where(v => !double.IsNaN(v)).Order().ToList();
-                var h = g.Select(r => r.ToHl7).Where(v => !double.IsNaN(v)).Order().ToList();
+                var h = g.Where(r => r.Raised).Select(r => r.ToHl7).Where(v => !double.IsNaN(v)).Order().ToList();
                 var s = g.Select(r => r.SendSeconds).Order().ToList();
                 string Q(List<double> v) => v.Count == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{P(v, 0.5):0.00} / {P(v, 0.95):0.00} / {P(v, 0.99):0.00} / {v[^1]:0.00}");
-                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Count()} | {g.Max(r => r.Instances)} | {Q(t)} | {(info.Hl7 ? Q(h) : "not measured")} | {P(s, 0.5):0.00} |"));
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Count()} | {g.Max(r => r.Instances)} | {Q(t)} | {g.Count(r => r.Raised)} | {(info.Hl7 ? Q(h) : "not measured")} | {P(s, 0.5):0.00} |"));
             }
 
             md.AppendLine();

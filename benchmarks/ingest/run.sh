@@ -57,7 +57,7 @@ run_ours() {  # $1 = associations; prints elapsed seconds
 
 push() {  # $1 = port, $2 = associations, $3 = log prefix, then the files; waits for every storescu
   local port=$1 assoc=$2 log=$3; shift 3
-  local files=("$@") per=$(( ($# + $2 - 1) / $2 )) i=0 pids=() rc=0
+  local files=("$@") per=$(( ($# + assoc - 1) / assoc )) i=0 pids=() rc=0
   while [ $i -lt "$assoc" ]; do
     local chunk=("${files[@]:$((i * per)):$per}")
     if [ ${#chunk[@]} -gt 0 ]; then

@@ -77,9 +77,15 @@ public sealed partial class InstanceCommitter : IAsyncDisposable
     {
         try
         {
-            foreach (var directory in group.Select(p => p.Directory).OfType<string>().Distinct(StringComparer.Ordinal))
+            var directories = group.Select(p => p.Directory).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+            if (directories.Count == 1)
             {
-                _syncDirectory(directory);
+                _syncDirectory(directories[0]);
+            }
+            else if (directories.Count > 1)
+            {
+                // the folders' fsyncs wait on the disk, not the CPU: issued together, they overlap
+                await Task.WhenAll(directories.Select(d => Task.Run(() => _syncDirectory(d)))).ConfigureAwait(false);
             }
 
             var added = await _studies.AddInstancesAsync([.. group.Select(p => p.Instance)], CancellationToken.None).ConfigureAwait(false);

@@ -65,6 +65,41 @@ public class InstanceCommitterTests
         Assert.True(await committer.CommitAsync(Instance("2"), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10))); // the writer carries on
     }
 
+    [Fact]
+    public async Task CommitAsync_GroupSpansSeveralFolders_EachSyncedOnceBeforeTheRowsAndOneFailureFaultsTheGroup()
+    {
+        var store = new RecordingStore();
+        var events = new List<string>();
+        store.Events = events;
+        await using var committer = new InstanceCommitter(store, dir =>
+        {
+            lock (events) { events.Add("sync " + dir); }
+            if (dir == "/d/x") { throw new IOException("disk gone"); }
+        }, NullLogger.Instance);
+
+        var first = committer.CommitAsync(Instance("0"), null, CancellationToken.None);
+        await store.FirstCallStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var group = new[]
+        {
+            committer.CommitAsync(Instance("1"), "/d/a", CancellationToken.None), committer.CommitAsync(Instance("2"), "/d/b", CancellationToken.None),
+            committer.CommitAsync(Instance("3"), "/d/a", CancellationToken.None), committer.CommitAsync(Instance("4"), "/d/c", CancellationToken.None),
+        };
+        store.Gate.SetResult();
+        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10)));
+        var outcomes = await Task.WhenAll(group).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(outcomes, Assert.True);
+        Assert.Equal(["store 0"], events.Take(1));
+        Assert.Equal(["sync /d/a", "sync /d/b", "sync /d/c"], events.Skip(1).Take(3).Order(StringComparer.Ordinal)); // each folder once, in any order
+        Assert.Equal("store 1,2,3,4", events[4]); // after every folder's sync
+
+        // a folder that cannot be synced: nobody in the group is told success and no row is written
+        events.Clear();
+        var failing = new[] { committer.CommitAsync(Instance("5"), "/d/x", CancellationToken.None), committer.CommitAsync(Instance("6"), "/d/y", CancellationToken.None) };
+        await Assert.ThrowsAsync<IOException>(() => failing[0].WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await failing[1].WaitAsync(TimeSpan.FromSeconds(10))); // its own folder synced: committed (alone if it shared the group)
+        Assert.DoesNotContain(events, e => e.StartsWith("store", StringComparison.Ordinal) && e.Contains('5', StringComparison.Ordinal));
+    }
+
     /// <summary>Records each group it is given; the first call waits for <see cref="Gate"/> so later callers queue up behind it.</summary>
     private sealed class RecordingStore : IStudyStore
     {

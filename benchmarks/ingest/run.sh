@@ -7,9 +7,9 @@
 #
 #   benchmarks/ingest/run.sh [--peers] [--warm] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
 #
-# --warm adds the running-server case: one server per association count, one untimed push first (the JIT's tier-up
-# of a fresh process is then behind it, as in a server that has been up for a while), then N timed pushes into the
-# same store, each a copy of the series with new Study, Series and SOP Instance UIDs (dcmodify, made beforehand).
+# --warm adds the running-server case: one server per association count, WARMUPS (default 6) untimed pushes first
+# (the JIT's tier-up of a fresh process is then behind it, as in a server that has been up for a while: after one
+# push the JIT still took a quarter of the server's CPU during the next ones), then N timed pushes into the same store, each a copy of the series with new Study, Series and SOP Instance UIDs (dcmodify, made beforehand).
 #
 # Then, per repetition, the triage-ready latency with the default rules: a node with triage enabled and default
 # pipeline options receives the series over 8 associations, and the time from storescu's exit (just after the last
@@ -20,7 +20,7 @@
 # Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
-PEERS=0; REPS=3; WARM=0
+PEERS=0; REPS=3; WARM=0; WARMUPS=${WARMUPS:-6}
 while [ $# -gt 0 ]; do case "$1" in --peers) PEERS=1; shift;; --warm) WARM=1; shift;; --reps) REPS=$2; shift 2;; *) break;; esac; done
 DIR="$(cd "${1:?usage: run.sh [--peers] [--reps N] DATA_DIR}" && pwd)"
 FILES=("$DIR"/*.dcm); N=${#FILES[@]}; BYTES=$(cat "${FILES[@]}" | wc -c)
@@ -73,7 +73,7 @@ push() {  # $1 = port, $2 = associations, $3 = log prefix, then the files; waits
 run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push, space-separated
   local assoc=$1 work port pid copies r t0 t1 out=()
   work="$(mktemp -d)"; copies="$(mktemp -d)"; port="$(free_port)"
-  for r in $(seq 0 "$REPS"); do
+  for r in $(seq $(( 1 - WARMUPS )) "$REPS"); do
     mkdir -p "$copies/$r"; cp "${FILES[@]}" "$copies/$r/"
     dcmodify -nb -q -m "(0020,000d)=$(uid)" -m "(0020,000e)=$(uid)" -gin "$copies/$r"/*.dcm
   done
@@ -81,7 +81,9 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   TRIAGE_PIPELINE__TRIAGEENABLED=false dotnet "$DLL" serve --data "$work" --dicom-port "$port" --http-port 0 --hl7-port 0 > "$work/serve.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
-  push "$port" "$assoc" "$work/warmup" "$copies/0"/*.dcm || { echo "warm-up push failed" >&2; return 1; }
+  for r in $(seq $(( 1 - WARMUPS )) 0); do
+    push "$port" "$assoc" "$work/warmup" "$copies/$r"/*.dcm || { echo "warm-up push failed" >&2; return 1; }
+  done
   for r in $(seq 1 "$REPS"); do
     t0=$(date +%s.%N)
     push "$port" "$assoc" "$work/send$r" "$copies/$r"/*.dcm || { echo "push $r failed" >&2; return 1; }
@@ -91,7 +93,7 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   local stored; stored=$(find "$work/instances" -name '*.dcm' | wc -l)
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -rf "$work" "$copies"
-  [ "$stored" -eq $(( N * (REPS + 1) )) ] || { echo "warm pushes: $stored of $(( N * (REPS + 1) )) stored" >&2; return 1; }
+  [ "$stored" -eq $(( N * (REPS + WARMUPS) )) ] || { echo "warm pushes: $stored of $(( N * (REPS + WARMUPS) )) stored" >&2; return 1; }
   echo "${out[@]}"
 }
 

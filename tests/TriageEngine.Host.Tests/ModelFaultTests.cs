@@ -79,15 +79,17 @@ public sealed class ModelFaultTests
             Assert.StartsWith("hang-test: model hang-test did not", item.StatusReason, StringComparison.Ordinal);
             Assert.Contains($"{TimeoutMs} ms", item.StatusReason, StringComparison.Ordinal);
             Assert.Contains(item.Priority.Reasons, r => r.StartsWith("triage unavailable: hang-test", StringComparison.Ordinal));
-            // the limit, plus loading the session and decoding (generous: other tests may share the CPU)
-            Assert.InRange(elapsed, TimeSpan.FromMilliseconds(TimeoutMs - 500), TimeSpan.FromMilliseconds(TimeoutMs + 10_000));
+            // it waited for the limit, and was answered long before the graph itself would end (500 MatMuls of 1536²,
+            // 3.6 TFLOP, far beyond the limit on a CPU); the slack is for loading the session and decoding while the other test
+            // assemblies share the 2 cores (a CI run under that load took 15.9 s)
+            Assert.InRange(elapsed, TimeSpan.FromMilliseconds(TimeoutMs - 500), TimeSpan.FromMilliseconds(TimeoutMs + 25_000));
 
             // the next study for that model is not stuck behind the first
             var sw = Stopwatch.StartNew();
             var second = service.Triage(hang2, Now, Now);
             Assert.Equal(TriageStatus.TriageUnavailable, second.Status);
             Assert.StartsWith("hang-test: ", second.StatusReason, StringComparison.Ordinal);
-            Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(TimeoutMs + 10_000), $"second study of the hung model took {sw.Elapsed.TotalSeconds:F1} s");
+            Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(TimeoutMs + 25_000), $"second study of the hung model took {sw.Elapsed.TotalSeconds:F1} s");
 
             // a model whose graph fails at run time
             var failed = service.Triage(crash, Now, Now);

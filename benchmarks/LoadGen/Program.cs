@@ -16,7 +16,9 @@ using TriageEngine.LoadGen;
 // per study, from its last instance's acknowledgement to (a) the study appearing triaged on the worklist change feed
 // and (b) the HL7 priority update arriving at a receiver this program runs (and acknowledges). Head CTs can be
 // expanded to thin-slice series (default 200 slices of 512×512). It also samples the server process (CPU, resident
-// memory) and reads the server's stage histograms from /metrics before and after. Writes a CSV, a markdown table and
+// memory) and reads the server's stage histograms from /metrics before and after. --kind Mix (10 studies or more) also
+// sends, one study in ten each, 400-slice CT chests (--ct-chest-slices) and colour ultrasound cine (2 RGB clips of 30
+// frames, 640×480): no demonstration model reads them, but a reading group receives them all night. Writes a CSV, a markdown table and
 // a PNG plot of the latency distributions.
 //
 //   dotnet run -c Release --project benchmarks/LoadGen -- --http http://127.0.0.1:8080 --dicom 127.0.0.1:11112 \
@@ -48,7 +50,11 @@ try
     // the studies: phantoms, head CTs expanded to thin slices
     var generated = Path.Combine(work, "phantoms");
     var distinct = pool > 0 ? Math.Min(pool, studyCount) : studyCount;
-    PhantomGenerator.Generate(new PhantomOptions(generated, options.Int("--seed", 5150), distinct) { Kind = kind });
+
+    // the mix also carries what no demonstration model reads but a reading group receives all night: 400-slice CT
+    // chests and colour ultrasound cine (one in ten studies each); they load ingest, assembly and storage
+    var extras = kind == PhantomKind.Mix && distinct >= 10 ? distinct / 10 : 0;
+    PhantomGenerator.Generate(new PhantomOptions(generated, options.Int("--seed", 5150), distinct - (2 * extras)) { Kind = kind });
     var studies = new List<StudyToSend>();
     foreach (var dir in Directory.GetDirectories(generated).Order(StringComparer.Ordinal))
     {
@@ -67,6 +73,32 @@ try
 
         studies.Add(new StudyToSend(header.GetString(DicomTags.AccessionNumber) ?? Path.GetFileName(dir), header.GetString(DicomTags.StudyInstanceUID)!,
             modality, files, files.Sum(f => new FileInfo(f).Length)));
+    }
+
+    if (extras > 0)
+    {
+        var headCt = Directory.GetDirectories(generated).Order(StringComparer.Ordinal)
+            .Select(d => Directory.EnumerateFiles(d, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray())
+            .First(f => f.Length > 0 && DicomFile.OpenHeader(f[0]).Dataset.GetString(DicomTags.Modality) == "CT");
+        var ordinal = 0;
+        for (var e = 0; e < extras; e++)
+        {
+            var chestUid = "2.25." + new BigIntegerUid().Next();
+            var chestAccession = $"CH{e:D6}";
+            var chest = ThinSliceSeries.Expand(headCt, options.Int("--ct-chest-slices", 400), ctMatrix, Path.Combine(work, "expanded", chestAccession), ds =>
+            {
+                ds.AddString(DicomTags.StudyInstanceUID, DicomVR.UI, chestUid);
+                ds.AddString(DicomTags.AccessionNumber, DicomVR.SH, chestAccession);
+                ds.AddString(DicomTags.BodyPartExamined, DicomVR.CS, "CHEST");
+                ds.AddString(DicomTags.StudyDescription, DicomVR.LO, "CT CHEST WITH CONTRAST");
+                ds.AddString(DicomTags.SeriesDescription, DicomVR.LO, "Chest 1.0 mm");
+            });
+            var usUid = "2.25." + new BigIntegerUid().Next();
+            var usAccession = $"US{e:D6}";
+            var us = UltrasoundCine.Write(Path.Combine(work, "us", usAccession), usUid, usAccession, clips: 2, frames: 30, rows: 480, columns: 640);
+            studies.Insert(Math.Min(studies.Count, (++ordinal * 5) - 1), new StudyToSend(chestAccession, chestUid, "CT-chest", chest, chest.Sum(f => new FileInfo(f).Length)));
+            studies.Insert(Math.Min(studies.Count, (++ordinal * 5) - 1), new StudyToSend(usAccession, usUid, "US", us, us.Sum(f => new FileInfo(f).Length)));
+        }
     }
 
     // repeats of the pool, each a new study (its UIDs and accession fixed now; its files written when it is sent)
@@ -307,7 +339,7 @@ namespace TriageEngine.LoadGen
     /// <summary>A head CT phantom (a few thick slices) resampled to a thin-slice series: linear in z, bilinear in-plane.</summary>
     internal static class ThinSliceSeries
     {
-        public static string[] Expand(string[] files, int slices, int matrix, string outDir)
+        public static string[] Expand(string[] files, int slices, int matrix, string outDir, Action<DicomDataset>? edit = null)
         {
             Directory.CreateDirectory(outDir);
             var sources = files.Select(f => DicomFile.Open(f)).OrderBy(f => f.Dataset.GetDouble(DicomTags.ImagePositionPatient, 2) ?? 0).ToList();
@@ -346,6 +378,7 @@ namespace TriageEngine.LoadGen
                 ds.AddUInt16(DicomTags.Rows, (ushort)matrix);
                 ds.AddUInt16(DicomTags.Columns, (ushort)matrix);
                 ds.AddBytes(DicomTags.PixelData, DicomVR.OW, Resize(scratch, cols, rows, matrix));
+                edit?.Invoke(ds);
                 var meta = Copy(sources[0].Meta);
                 meta.AddString(DicomTags.MediaStorageSOPInstanceUID, DicomVR.UI, sop);
                 var path = Path.Combine(outDir, $"{k + 1:D4}.dcm");
@@ -408,6 +441,84 @@ namespace TriageEngine.LoadGen
             }
 
             return output;
+        }
+    }
+
+    /// <summary>Colour ultrasound cine: multi-frame RGB clips (a sector with moving speckle and a colour-flow box).</summary>
+    internal static class UltrasoundCine
+    {
+        public static string[] Write(string folder, string studyUid, string accession, int clips, int frames, int rows, int columns)
+        {
+            Directory.CreateDirectory(folder);
+            var rng = new Random(accession.GetHashCode(StringComparison.Ordinal));
+            var seriesUid = "2.25." + new BigIntegerUid().Next();
+            var files = new string[clips];
+            var frameBytes = rows * columns * 3;
+            for (var c = 0; c < clips; c++)
+            {
+                var pixels = new byte[frameBytes * frames];
+                for (var f = 0; f < frames; f++)
+                {
+                    var frame = pixels.AsSpan(f * frameBytes, frameBytes);
+                    for (var y = 0; y < rows; y++)
+                    {
+                        for (var x = 0; x < columns; x++)
+                        {
+                            var dx = x - (columns / 2);
+                            var inSector = y > 20 && Math.Abs(dx) < (y - 20) * 0.7;
+                            if (!inSector)
+                            {
+                                continue;
+                            }
+
+                            var i = ((y * columns) + x) * 3;
+                            var speckle = (byte)(60 + rng.Next(0, 120) * (1 - (y / (double)rows)));
+                            var flow = y > rows / 3 && y < rows / 2 && Math.Abs(dx) < columns / 10;
+                            var v = Math.Sin((y + (f * 4)) / 9.0);
+                            frame[i] = flow && v > 0 ? (byte)(120 + (int)(v * 120)) : speckle;
+                            frame[i + 1] = speckle;
+                            frame[i + 2] = flow && v < 0 ? (byte)(120 - (int)(v * 120)) : speckle;
+                        }
+                    }
+                }
+
+                var sop = "2.25." + new BigIntegerUid().Next();
+                var ds = new DicomDataset();
+                ds.AddString(DicomTags.SpecificCharacterSet, DicomVR.CS, "ISO_IR 100");
+                ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundMultiFrameImageStorage);
+                ds.AddString(DicomTags.SOPInstanceUID, DicomVR.UI, sop);
+                ds.AddString(DicomTags.StudyDate, DicomVR.DA, "20261128");
+                ds.AddString(DicomTags.StudyTime, DicomVR.TM, "020000");
+                ds.AddString(DicomTags.AccessionNumber, DicomVR.SH, accession);
+                ds.AddString(DicomTags.Modality, DicomVR.CS, "US");
+                ds.AddString(DicomTags.Manufacturer, DicomVR.LO, "TriageEngine phantoms");
+                ds.AddString(DicomTags.StudyDescription, DicomVR.LO, "US ABDOMEN COMPLETE");
+                ds.AddString(DicomTags.SeriesDescription, DicomVR.LO, "Liver colour flow");
+                ds.AddString(DicomTags.PatientName, DicomVR.PN, "PHANTOM^US" + accession);
+                ds.AddString(DicomTags.PatientID, DicomVR.LO, "PHANTOM-" + accession);
+                ds.AddString(DicomTags.BodyPartExamined, DicomVR.CS, "ABDOMEN");
+                ds.AddString(DicomTags.StudyInstanceUID, DicomVR.UI, studyUid);
+                ds.AddString(DicomTags.SeriesInstanceUID, DicomVR.UI, seriesUid);
+                ds.AddInteger(DicomTags.SeriesNumber, 1);
+                ds.AddInteger(DicomTags.InstanceNumber, c + 1);
+                ds.AddDecimals(new DicomTag(0x0018, 0x1063), 33.3); // Frame Time (ms)
+                ds.AddBytes(new DicomTag(0x0028, 0x0009), DicomVR.AT, new byte[] { 0x18, 0x00, 0x63, 0x10 }); // Frame Increment Pointer → Frame Time
+                ds.AddUInt16(DicomTags.SamplesPerPixel, 3);
+                ds.AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, "RGB");
+                ds.AddUInt16(DicomTags.PlanarConfiguration, 0);
+                ds.AddInteger(DicomTags.NumberOfFrames, frames);
+                ds.AddUInt16(DicomTags.Rows, (ushort)rows);
+                ds.AddUInt16(DicomTags.Columns, (ushort)columns);
+                ds.AddUInt16(DicomTags.BitsAllocated, 8);
+                ds.AddUInt16(DicomTags.BitsStored, 8);
+                ds.AddUInt16(DicomTags.HighBit, 7);
+                ds.AddUInt16(DicomTags.PixelRepresentation, 0);
+                ds.AddBytes(DicomTags.PixelData, DicomVR.OB, pixels);
+                files[c] = Path.Combine(folder, $"{c + 1:D4}.dcm");
+                DicomWriter.CreateFile(ds).Save(files[c]);
+            }
+
+            return files;
         }
     }
 

@@ -579,20 +579,23 @@ internal sealed class JlsScanDecoder
         return (n << k) < a ? k + 1 : k;
     }
 
+    /// <summary>
+    /// The median edge detector (T.87 A.4.1) as the median of Ra, Rb and Ra + Rb − Rc, without branches: which case
+    /// applies changes from sample to sample, and a mispredicted branch per sample cost more than the arithmetic.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Predict(int ra, int rb, int rc)
     {
-        if (rc >= Math.Max(ra, rb))
-        {
-            return Math.Min(ra, rb);
-        }
-
-        if (rc <= Math.Min(ra, rb))
-        {
-            return Math.Max(ra, rb);
-        }
-
-        return ra + rb - rc;
+        var d = ra - rb;
+        var m = d >> 31; // -1 when ra < rb
+        var min = rb + (d & m);
+        var max = ra - (d & m);
+        var g = ra + rb - rc;
+        // median(min, max, g) = max(min, min(max, g)); the samples are below 2^16, so no difference overflows
+        var e = max - g;
+        var upper = g + (e & (e >> 31));
+        var f = upper - min;
+        return min + (f & ~(f >> 31));
     }
 
     private int DecodeRegular(ref JlsBitReader reader, int qs, int prediction)

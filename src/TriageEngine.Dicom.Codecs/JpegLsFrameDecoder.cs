@@ -570,13 +570,10 @@ internal sealed class JlsScanDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int GolombK(int n, int a)
     {
-        if (n >= a)
-        {
-            return 0;
-        }
-
+        // k = log2(A) - log2(N), or one more; never below 0 (N >= A gives 0); no branch, as N against A changes often
         var k = BitOperations.Log2((uint)a) - BitOperations.Log2((uint)n);
-        return (n << k) < a ? k + 1 : k;
+        k &= ~(k >> 31);
+        return k + (int)((uint)((n << k) - a) >> 31);
     }
 
     /// <summary>

@@ -209,6 +209,7 @@ internal sealed class JlsScanDecoder
     private readonly int _reset;
     private readonly sbyte[] _quantize; // index d + _quantizeOffset
     private readonly int _quantizeOffset;
+    private readonly int _losslessMask; // -1 when NEAR = 0
 
     private readonly JlsContext[] _contexts = new JlsContext[365];
     private readonly int[] _runA = new int[2];
@@ -244,6 +245,7 @@ internal sealed class JlsScanDecoder
         }
 
         _near = sos[1 + 2 * ns];
+        _losslessMask = _near == 0 ? -1 : 0;
         _interleave = sos[2 + 2 * ns];
         if ((sos[3 + 2 * ns] & 15) != 0)
         {
@@ -607,16 +609,17 @@ internal sealed class JlsScanDecoder
         var k = GolombK(context.N, context.A);
         var m = DecodeValue(ref reader, k, _limit);
         var err = (int)((uint)m >> 1) ^ -(m & 1);
-        if (k == 0 && _near == 0 && 2 * context.B + context.N - 1 < 0)
-        {
-            err = ~err;
-        }
+
+        // lossless, k = 0 and 2B + N - 1 < 0: the error is inverted (T.87 A.5.2); as a mask, since k = 0 comes and goes
+        err ^= _losslessMask & ((k - 1) >> 31) & ((2 * context.B + context.N - 1) >> 31);
 
         // context update (T.87 A.6)
-        var a = context.A + Math.Abs(err);
+        var errSign = err >> 31;
+        var a = context.A + ((err ^ errSign) - errSign);
         var b = context.B + err * (2 * _near + 1);
         var n = context.N;
-        if (a >= 1 << 24 || Math.Abs(b) >= 1 << 24)
+        var bSign = b >> 31;
+        if (((a | ((b ^ bSign) - bSign)) >> 24) != 0) // A or |B| reached 2^24
         {
             JpegThrow.Corrupt("JPEG-LS context statistics overflow");
         }
@@ -678,7 +681,19 @@ internal sealed class JlsScanDecoder
         return value < 0 ? 0 : value > _maxVal ? _maxVal : value;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int DecodeValue(ref JlsBitReader reader, int k, int limit)
+    {
+        // the common case, a short code whose unary part and k low bits are already in the bit cache, in one step
+        if (reader.TryReadGolomb(k, limit - (_qbpp + 1), out var value))
+        {
+            return value;
+        }
+
+        return DecodeValueSlow(ref reader, k, limit);
+    }
+
+    private int DecodeValueSlow(ref JlsBitReader reader, int k, int limit)
     {
         var high = reader.ReadHighBits(limit);
         if (high >= limit - (_qbpp + 1))
@@ -772,6 +787,34 @@ internal ref struct JlsBitReader
         _buffer <<= n;
         _bits -= n;
         return v;
+    }
+
+    /// <summary>
+    /// A Golomb code (T.87 A.5.3) of fewer than <paramref name="maxHigh"/> zeros, its 1 and <paramref name="k"/> low
+    /// bits when all are in the cache (refilled first if it runs low): consumed, and the value returned. False with
+    /// nothing consumed otherwise (a long or escaped code, or the cache short), for the general path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadGolomb(int k, int maxHigh, out int value)
+    {
+        if (_bits < 40)
+        {
+            Fill();
+        }
+
+        var zeros = BitOperations.LeadingZeroCount(_buffer);
+        var total = zeros + 1 + k;
+        if (zeros >= maxHigh || total > _bits || total >= 64)
+        {
+            value = 0;
+            return false;
+        }
+
+        var low = (int)((_buffer << (zeros + 1)) >> 1 >> (63 - k)); // k = 0 gives 0
+        _buffer <<= total;
+        _bits -= total;
+        value = (zeros << k) + low;
+        return true;
     }
 
     /// <summary>Counts zero bits up to and including the next 1 bit (which is consumed); at most <paramref name="limit"/> zeros.</summary>

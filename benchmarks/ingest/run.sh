@@ -82,11 +82,11 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   pid=$!
   for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
   for r in $(seq $(( 1 - WARMUPS )) 0); do
-    push "$port" "$assoc" "$work/warmup" "$copies/$r"/*.dcm || { echo "warm-up push failed" >&2; return 1; }
+    push "$port" "$assoc" "$work/warmup" "$copies/$r"/*.dcm || { echo "warm-up push failed" >&2; kill "$pid"; return 1; }
   done
   for r in $(seq 1 "$REPS"); do
     t0=$(date +%s.%N)
-    push "$port" "$assoc" "$work/send$r" "$copies/$r"/*.dcm || { echo "push $r failed" >&2; return 1; }
+    push "$port" "$assoc" "$work/send$r" "$copies/$r"/*.dcm || { echo "push $r failed" >&2; kill "$pid"; return 1; }
     t1=$(date +%s.%N)
     out+=("$(echo "$t1 - $t0" | bc -l)")
   done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # AFL++ campaign for the parsers that face the network, through SharpFuzz.
-#   fuzz/run-afl.sh [target=part10|stream|pdu|dimse|hl7|mllp|stow] [seconds=600]
+#   fuzz/run-afl.sh [target=part10|stream|pixels|pdu|dimse|hl7|mllp|stow] [seconds=600]
 # Needs: Debian package afl++ (apt-get install afl++) and the SharpFuzz instrumenter
 # (dotnet tool install --global SharpFuzz.CommandLine). Builds into fuzz/out/<target>/ (ignored by git),
 # instruments the target's assembly there, runs afl-fuzz on its seeds (fuzz/seeds/dicom for part10 and stream,
@@ -17,6 +17,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 dotnet publish "$HERE/TriageEngine.Fuzz.Dicom" -c Release -o "$BIN" -v q -nologo > "$OUT/build.log"
 case "$TARGET" in
   part10|stream) ASSEMBLIES=(TriageEngine.Dicom.dll); SEEDS="$HERE/seeds/dicom" ;;
+  pixels) ASSEMBLIES=(TriageEngine.Dicom.Codecs.dll); SEEDS="$HERE/seeds/pixels" ;;
   pdu|dimse) ASSEMBLIES=(TriageEngine.Dicom.Network.dll); SEEDS="$HERE/seeds/$TARGET" ;;
   hl7|mllp) ASSEMBLIES=(TriageEngine.Hl7.dll); SEEDS="$HERE/seeds/$TARGET" ;;
   stow) ASSEMBLIES=(TriageEngine.Application.dll TriageEngine.Dicom.dll); SEEDS="$HERE/seeds/stow" ;;

@@ -25,11 +25,14 @@ switch (args.Length > 0 ? args[0] : "")
     case "seeds" when args.Length == 2:
         Seeds.Write(args[1]);
         return 0;
+    case "pixel-seeds" when args.Length == 2:
+        Seeds.WritePixels(args[1]);
+        return 0;
     case "network-seeds" when args.Length == 2:
         Seeds.WriteNetwork(args[1]);
         return 0;
     default:
-        Console.Error.WriteLine($"usage: afl <target> | replay <target> FILE... | mutate <target> <seconds> SEEDDIR [OUTDIR] | seeds DIR | network-seeds DIR   (targets: {string.Join(", ", Targets.Names)})");
+        Console.Error.WriteLine($"usage: afl <target> | replay <target> FILE... | mutate <target> <seconds> SEEDDIR [OUTDIR] | seeds DIR | pixel-seeds DIR | network-seeds DIR   (targets: {string.Join(", ", Targets.Names)})");
         return 2;
 }
 

@@ -30,6 +30,43 @@ internal static class Seeds
         File.WriteAllBytes(Path.Combine(dir, "raw_implicit.dcm"), raw.ToArray());
     }
 
+    /// <summary>
+    /// Native images for the pixels target (fuzz/make-pixel-seeds.sh encodes them with dcmtk's RLE, JPEG and JPEG-LS
+    /// encoders): 16-bit with 12 stored, 8-bit, and 8-bit RGB, 16×16, with flat, gradient and noisy areas.
+    /// </summary>
+    public static void WritePixels(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var rng = new Random(7);
+        foreach (var (name, bits, samples) in new[] { ("mono16", 16, 1), ("mono8", 8, 1), ("rgb8", 8, 3) })
+        {
+            var ds = Image(16, 16);
+            ds.Remove(DicomTags.PixelData);
+            ds.AddUInt16(DicomTags.SamplesPerPixel, (ushort)samples);
+            ds.AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, samples == 3 ? "RGB" : "MONOCHROME2");
+            if (samples == 3)
+            {
+                ds.AddUInt16(DicomTags.PlanarConfiguration, 0);
+            }
+
+            ds.AddUInt16(DicomTags.BitsAllocated, (ushort)bits);
+            ds.AddUInt16(DicomTags.BitsStored, (ushort)(bits == 16 ? 12 : 8));
+            ds.AddUInt16(DicomTags.HighBit, (ushort)(bits == 16 ? 11 : 7));
+            var max = bits == 16 ? 4095 : 255;
+            var values = new int[16 * 16 * samples];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var x = i / samples % 16;
+                var y = i / samples / 16;
+                values[i] = x < 4 ? 0 : y < 8 ? max * x / 16 : rng.Next(0, max + 1);
+            }
+
+            var bytes = bits == 16 ? values.SelectMany(v => new[] { (byte)v, (byte)(v >> 8) }).ToArray() : values.Select(v => (byte)v).ToArray();
+            ds.AddBytes(DicomTags.PixelData, bits == 16 ? DicomVR.OW : DicomVR.OB, bytes);
+            File.WriteAllBytes(Path.Combine(dir, name + ".dcm"), DicomWriter.ToBytes(DicomWriter.CreateFile(ds)));
+        }
+    }
+
     /// <summary>Seeds of the network targets, one folder each (pdu, dimse, hl7, mllp, stow), as a peer would send them.</summary>
     public static void WriteNetwork(string root)
     {

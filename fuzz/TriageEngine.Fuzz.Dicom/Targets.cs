@@ -11,7 +11,7 @@ namespace TriageEngine.Fuzz.Dicom;
 /// </summary>
 internal static class Targets
 {
-    public static readonly string[] Names = ["part10", "stream", "pdu", "dimse", "hl7", "mllp", "stow"];
+    public static readonly string[] Names = ["part10", "stream", "pixels", "pdu", "dimse", "hl7", "mllp", "stow"];
 
     /// <summary>Limits a server would set: small enough that a fuzz input cannot make the process page.</summary>
     private static readonly DicomReadOptions s_options = new() { MaxElementLength = 64 << 20, MaxInflatedLength = 64 << 20, MaxItems = 100_000 };
@@ -25,6 +25,9 @@ internal static class Targets
                 break;
             case "stream":
                 Stream(data);
+                break;
+            case "pixels":
+                Pixels(data);
                 break;
             case "pdu":
                 NetworkTargets.Pdu(data);
@@ -53,6 +56,34 @@ internal static class Targets
             var file = DicomReader.Read(data, s_options);
             Walk(file.Dataset, 0);
             DicomReader.Read(data, s_options with { StopAtPixelData = true });
+        }
+        catch (DicomFormatException)
+        {
+            // a typed rejection is the expected answer to bad input
+        }
+    }
+
+    /// <summary>Decoded pixels a server would allow: larger images are skipped, not allocated.</summary>
+    private const long MaxDecodedBytes = 64L << 20;
+
+    /// <summary>A Part 10 file whose pixel data is decoded, every frame, by the codec its transfer syntax names.</summary>
+    private static void Pixels(byte[] data)
+    {
+        try
+        {
+            var file = DicomReader.Read(data, s_options);
+            var ds = file.Dataset;
+            long frameBytes = (long)(ds.GetInt(DicomTags.Rows) ?? 0) * (ds.GetInt(DicomTags.Columns) ?? 0) * Math.Max(1, ds.GetInt(DicomTags.SamplesPerPixel) ?? 1)
+                * Math.Max(1, ((ds.GetInt(DicomTags.BitsAllocated) ?? 8) + 7) / 8);
+            var frames = Math.Max(1, ds.GetInt(DicomTags.NumberOfFrames) ?? 1);
+            if (frameBytes * frames <= MaxDecodedBytes)
+            {
+                TriageEngine.Dicom.Codecs.PixelDataDecoder.DecodeAll(file);
+            }
+            else if (frameBytes <= MaxDecodedBytes)
+            {
+                TriageEngine.Dicom.Codecs.PixelDataDecoder.GetFrame(file, 0);
+            }
         }
         catch (DicomFormatException)
         {

@@ -64,7 +64,18 @@ public sealed class UiTests
 
         await SignInAsync(page, s.BaseAddress, ApiServer.Key("lead"));
         await Assertions.Expect(page.Locator("[data-testid=live][data-state=on]")).ToHaveCountAsync(1);
-        Assert.Equal(first.Select(i => i.GetProperty("studyInstanceUid").GetString()), await RowUidsAsync(page));
+        // the page shows the API's order; a study may still be finishing triage (and move) while the page loads, so
+        // the two are compared afresh until they agree or 30 s pass
+        var expected = first.Select(i => i.GetProperty("studyInstanceUid").GetString()!).ToArray();
+        var shown = await RowUidsAsync(page);
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); !expected.SequenceEqual(shown) && wait.Elapsed < TimeSpan.FromSeconds(30);)
+        {
+            await Task.Delay(250);
+            expected = (await s.WaitForWorklistAsync(5, ApiServer.Key("lead"))).Select(i => i.GetProperty("studyInstanceUid").GetString()!).ToArray();
+            shown = await RowUidsAsync(page);
+        }
+
+        Assert.Equal(expected, shown);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(s_shots, "01-worklist.png"), FullPage = true });
 
         // a critical study arrives over DICOM: the page, not reloaded, shows it on top through the change feed

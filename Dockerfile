@@ -43,7 +43,8 @@ ENV TRIAGE_DATAPATH=/var/lib/triage \
     TRIAGE_HTTP__PORT=8080 \
     TRIAGE_DICOM__PORT=11112 \
     TRIAGE_HL7__PORT=2575 \
-    DOTNET_gcServer=1
+    DOTNET_gcServer=1 \
+    MALLOC_ARENA_MAX=2
 USER triage
 VOLUME ["/var/lib/triage"]
 EXPOSE 8080 11112 2575
@@ -65,7 +66,8 @@ ENV TRIAGE_DATAPATH=/var/lib/triage \
     TRIAGE_DICOM__PORT=11112 \
     TRIAGE_HL7__PORT=2575 \
     TRIAGE_INFERENCE__PROVIDER=Cuda \
-    DOTNET_gcServer=1
+    DOTNET_gcServer=1 \
+    MALLOC_ARENA_MAX=2
 USER triage
 VOLUME ["/var/lib/triage"]
 EXPOSE 8080 11112 2575

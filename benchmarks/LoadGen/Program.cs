@@ -566,8 +566,10 @@ namespace TriageEngine.LoadGen
         }
     }
 
-    /// <summary>One resource sample of the server: /proc every second, its queue gauges every five seconds (NaN between).</summary>
-    internal sealed record ResourceSample(double Seconds, double CpuSeconds, long RssBytes, int Fds, int Threads, double Receiving, double Triaging, double OutboxPending);
+    /// <summary>One resource sample of the server: /proc every second, its queue and GC gauges every five seconds (NaN between):
+    /// the memory the GC had committed and the managed heap it left after its last collection, to tell managed growth from native.</summary>
+    internal sealed record ResourceSample(double Seconds, double CpuSeconds, long RssBytes, int Fds, int Threads, double Receiving, double Triaging, double OutboxPending,
+        double GcCommittedBytes = double.NaN, double GcHeapBytes = double.NaN);
 
     /// <summary>CPU, resident memory, open descriptors and threads of the server process from /proc, and its queue gauges from /metrics.</summary>
     internal sealed class ProcessSampler(int pid, HttpClient http)
@@ -599,15 +601,15 @@ namespace TriageEngine.LoadGen
                     var status = File.ReadAllLines($"/proc/{pid}/status");
                     long Field(string name) => long.Parse(status.First(l => l.StartsWith(name, StringComparison.Ordinal)).Split(' ', '\t').Where(x => x.Length > 0).ElementAt(1), CultureInfo.InvariantCulture);
                     var fds = Directory.GetFiles($"/proc/{pid}/fd").Length;
-                    double receiving = double.NaN, triaging = double.NaN, outbox = double.NaN;
+                    double receiving = double.NaN, triaging = double.NaN, outbox = double.NaN, gcCommitted = double.NaN, gcHeap = double.NaN;
                     if (n++ % 5 == 0)
                     {
-                        (receiving, triaging, outbox) = await GaugesAsync(cancellationToken);
+                        (receiving, triaging, outbox, gcCommitted, gcHeap) = await GaugesAsync(cancellationToken);
                     }
 
                     lock (_samples)
                     {
-                        _samples.Add(new ResourceSample(clock.Elapsed.TotalSeconds, cpu, Field("VmRSS:") * 1024, fds, (int)Field("Threads:"), receiving, triaging, outbox));
+                        _samples.Add(new ResourceSample(clock.Elapsed.TotalSeconds, cpu, Field("VmRSS:") * 1024, fds, (int)Field("Threads:"), receiving, triaging, outbox, gcCommitted, gcHeap));
                     }
 
                     await Task.Delay(1000, cancellationToken);
@@ -619,7 +621,7 @@ namespace TriageEngine.LoadGen
             }
         }
 
-        private async Task<(double Receiving, double Triaging, double OutboxPending)> GaugesAsync(CancellationToken cancellationToken)
+        private async Task<(double Receiving, double Triaging, double OutboxPending, double GcCommitted, double GcHeap)> GaugesAsync(CancellationToken cancellationToken)
         {
             try
             {
@@ -627,11 +629,12 @@ namespace TriageEngine.LoadGen
                 double Gauge(string prefix) => text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
                     .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Sum();
                 return (Gauge("triage_pipeline_studies{state=\"receiving\"}"), Gauge("triage_pipeline_studies{state=\"triaging\"}"),
-                    Gauge("triage_hl7_outbox_messages{state=\"pending\"}"));
+                    Gauge("triage_hl7_outbox_messages{state=\"pending\"}"), Gauge("system_runtime_dotnet_gc_last_collection_memory_committed_size "),
+                    Gauge("system_runtime_dotnet_gc_last_collection_heap_size{"));
             }
             catch (HttpRequestException)
             {
-                return (double.NaN, double.NaN, double.NaN);
+                return (double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
             }
         }
     }
@@ -719,11 +722,11 @@ namespace TriageEngine.LoadGen
     {
         public static void Write(string prefix, IReadOnlyList<ResourceSample> samples, RunInfo info, StringBuilder md)
         {
-            var csv = new StringBuilder("seconds,cpu_seconds,rss_mib,fds,threads,receiving,triaging,outbox_pending\n");
+            var csv = new StringBuilder("seconds,cpu_seconds,rss_mib,fds,threads,receiving,triaging,outbox_pending,gc_committed_mib,gc_heap_mib\n");
             foreach (var x in samples)
             {
                 csv.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{x.Seconds:F0},{x.CpuSeconds:F2},{x.RssBytes / 1048576.0:F1},{x.Fds},{x.Threads},{N(x.Receiving)},{N(x.Triaging)},{N(x.OutboxPending)}"));
+                    $"{x.Seconds:F0},{x.CpuSeconds:F2},{x.RssBytes / 1048576.0:F1},{x.Fds},{x.Threads},{N(x.Receiving)},{N(x.Triaging)},{N(x.OutboxPending)},{M(x.GcCommittedBytes)},{M(x.GcHeapBytes)}"));
             }
 
             File.WriteAllText(prefix + "-resources.csv", csv.ToString());
@@ -763,6 +766,20 @@ namespace TriageEngine.LoadGen
             md.AppendLine("| resource | after warm-up (median of its first minute) | end (median of the last minute) | change | peak after warm-up |");
             md.AppendLine("|---|---:|---:|---:|---:|");
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| resident memory (MiB) | {rss0 / 1048576:0} | {rssEnd / 1048576:0} | {growth * 100:+0.0;-0.0} % | {rssMax / 1048576.0:0} ({peak * 100:+0.0;-0.0} %) |"));
+            var gcFirst = firstMinute.Where(x => !double.IsNaN(x.GcCommittedBytes)).ToList();
+            var gcLast = lastMinute.Where(x => !double.IsNaN(x.GcCommittedBytes)).ToList();
+            if (gcFirst.Count > 0 && gcLast.Count > 0)
+            {
+                // where a change sits: the GC's committed memory, and the rest (native libraries, stacks, code)
+                var gc0 = Median(gcFirst.Select(x => x.GcCommittedBytes));
+                var gcEnd = Median(gcLast.Select(x => x.GcCommittedBytes));
+                var gcMax = after.Where(x => !double.IsNaN(x.GcCommittedBytes)).Max(x => x.GcCommittedBytes);
+                var native0 = Median(gcFirst.Select(x => x.RssBytes - x.GcCommittedBytes));
+                var nativeEnd = Median(gcLast.Select(x => x.RssBytes - x.GcCommittedBytes));
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| of which committed by the GC (MiB) | {gc0 / 1048576:0} | {gcEnd / 1048576:0} | {(gcEnd - gc0) / gc0 * 100:+0.0;-0.0} % | {gcMax / 1048576.0:0} |"));
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| of which outside the GC heap (MiB) | {native0 / 1048576:0} | {nativeEnd / 1048576:0} | {(nativeEnd - native0) / native0 * 100:+0.0;-0.0} % | |"));
+            }
+
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| open file descriptors | {fds0:0} | {fdsEnd:0} | {fdsEnd - fds0:+0;-0;0} | {after.Max(x => x.Fds)} |"));
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| threads | {thr0:0} | {thrEnd:0} | {thrEnd - thr0:+0;-0;0} | {after.Max(x => x.Threads)} |"));
             if (queue.Count > 0)
@@ -781,6 +798,8 @@ namespace TriageEngine.LoadGen
         }
 
         private static string N(double v) => double.IsNaN(v) ? "" : v.ToString("0", CultureInfo.InvariantCulture);
+
+        private static string M(double bytes) => double.IsNaN(bytes) ? "" : (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
 
         private static void Plot(string path, IReadOnlyList<ResourceSample> samples, double warmup)
         {
@@ -809,6 +828,7 @@ namespace TriageEngine.LoadGen
             var lines = new (string Name, OpenCvSharp.Scalar Colour, Func<ResourceSample, double> Value)[]
             {
                 ("resident memory", new(180, 119, 31), x => x.RssBytes / 1048576.0 / rssMax),
+                ("GC committed (MiB)", new(14, 127, 255), x => x.GcCommittedBytes / 1048576.0 / rssMax),
                 ($"open fds (peak {fdMax / 1.1:0})", new(40, 39, 214), x => x.Fds / fdMax),
                 ($"receiving+triage (peak {qMax / 1.1:0})", new(44, 160, 44), x => double.IsNaN(x.Receiving) ? double.NaN : (x.Receiving + x.Triaging) / qMax),
             };

@@ -19,13 +19,12 @@ while [ $# -gt 1 ]; do case "$1" in
 OUT="${1:?usage: run.sh [options] OUT}"
 "$ROOT/triage" --help > /dev/null   # builds artifacts/triage once
 dotnet build -c Release "$ROOT/benchmarks/LoadGen" > /dev/null
-DLL="$ROOT/artifacts/triage/triage.dll"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 DICOM=$(port); HTTP=$(port); HL7=$(port); RECV=$(port)
 WORK="$(mktemp -d)"
 TRIAGE_HL7OUTBOUND__DESTINATIONS__0__NAME=RIS TRIAGE_HL7OUTBOUND__DESTINATIONS__0__HOST=127.0.0.1 \
 TRIAGE_HL7OUTBOUND__DESTINATIONS__0__PORT=$RECV TRIAGE_HL7OUTBOUND__INITIALBACKOFF=00:00:00.200 TRIAGE_HL7OUTBOUND__MAXBACKOFF=00:00:01 \
-  dotnet "$DLL" serve --data "$WORK" --dicom-port "$DICOM" --http-port "$HTTP" --hl7-port "$HL7" > "$WORK/serve.log" 2>&1 &
+  "$ROOT/triage" serve --data "$WORK" --dicom-port "$DICOM" --http-port "$HTTP" --hl7-port "$HL7" > "$WORK/serve.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP/health/live" > /dev/null 2>&1 && break; sleep 0.2; done

@@ -125,7 +125,7 @@ public sealed class ModalityImage
 
     private ModalityImage With(WindowSpec? header) => new(Width, Height, (float[][])[.. Planes]) { IsMonochrome1 = IsMonochrome1, HeaderWindow = header, VoiLut = VoiLut };
 
-    private static ModalityImage DecodeColor(DicomFile file, int frame, PixelDataInfo info)
+    private static unsafe ModalityImage DecodeColor(DicomFile file, int frame, PixelDataInfo info)
     {
         if (info.BitsAllocated != 8)
         {
@@ -143,19 +143,29 @@ public sealed class ModalityImage
         var r = new float[n];
         var g = new float[n];
         var b = new float[n];
-        using (var packed = OpenCvSharp.Mat.FromPixelData(info.Rows, info.Columns, OpenCvSharp.MatType.CV_8UC3, bytes.ToArray()))
+        if (photometric == "RGB")
+        {
+            // interleaved samples straight into the three planes: no copies through native memory for every cine frame
+            var span = bytes.Span[..(3 * n)];
+            for (var i = 0; i < n; i++)
+            {
+                r[i] = span[3 * i];
+                g[i] = span[(3 * i) + 1];
+                b[i] = span[(3 * i) + 2];
+            }
+
+            return new ModalityImage(info.Columns, info.Rows, [r, g, b]);
+        }
+
+        using (var pin = bytes.Pin())
+        using (var packed = OpenCvSharp.Mat.FromPixelData(info.Rows, info.Columns, OpenCvSharp.MatType.CV_8UC3, (IntPtr)pin.Pointer))
         using (var rgb = new OpenCvSharp.Mat())
         {
-            if (photometric == "YBR_FULL")
+            // DICOM YBR_FULL is Y, Cb, Cr with JPEG full-range equations; OpenCV's YCrCb is the same transform with Cr, Cb order
+            using (var ycrcb = new OpenCvSharp.Mat(packed.Size(), OpenCvSharp.MatType.CV_8UC3))
             {
-                // DICOM YBR_FULL is Y, Cb, Cr with JPEG full-range equations; OpenCV's YCrCb is the same transform with Cr, Cb order
-                using var ycrcb = new OpenCvSharp.Mat(packed.Size(), OpenCvSharp.MatType.CV_8UC3);
                 OpenCvSharp.Cv2.MixChannels([packed], [ycrcb], [0, 0, 2, 1, 1, 2]);
                 OpenCvSharp.Cv2.CvtColor(ycrcb, rgb, OpenCvSharp.ColorConversionCodes.YCrCb2RGB);
-            }
-            else
-            {
-                packed.CopyTo(rgb);
             }
 
             var planes = OpenCvSharp.Cv2.Split(rgb);

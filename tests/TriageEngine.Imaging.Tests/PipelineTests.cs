@@ -146,6 +146,24 @@ public class LutAndColourTests
     }
 
     [Fact]
+    public void Decode_RgbInterleaved_SplitsIntoExactPlanes()
+    {
+        var ds = new DicomDataset();
+        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
+          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.10")
+          .AddUInt16(DicomTags.Rows, 1).AddUInt16(DicomTags.Columns, 3)
+          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
+          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
+          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, "RGB")
+          .AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[] { 255, 0, 7, 1, 254, 9, 100, 101, 102 });
+        var img = ModalityImage.Decode(Images.ToFile(ds), 0);
+        Assert.Equal(3, img.Planes.Count);
+        Assert.Equal([255f, 1f, 100f], img.Planes[0]);
+        Assert.Equal([0f, 254f, 101f], img.Planes[1]);
+        Assert.Equal([7f, 9f, 102f], img.Planes[2]);
+    }
+
+    [Fact]
     public void Aspect_PadAndCrop_KeepProportions()
     {
         // 4 wide × 2 high, left half 0, right half 100; window 50/100 → 0 / 1

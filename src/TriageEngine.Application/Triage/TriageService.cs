@@ -150,7 +150,9 @@ public sealed partial class TriageService : IDisposable
             uses.AddOrUpdate(f.Path, 1, (_, n) => n + 1);
         }
 
-        var files = new ConcurrentDictionary<string, Lazy<DicomFile>>(StringComparer.Ordinal);
+        // file bytes come from the shared array pool and go back after the file's last frame: a CT slice or a radiograph
+        // would otherwise be a large-object allocation each, and a study's worth of them drives the GC's heap up and down
+        var files = new ConcurrentDictionary<string, Lazy<PooledDicomFile>>(StringComparer.Ordinal);
         var priority = InferencePriority.FromText(DicomFile.OpenHeader(inputs[0].Frames[0].Path).Dataset.GetString(new DicomTag(0x0040, 0x1003)));
         var batcher = session.Batcher;
         var pending = new Task<InferenceResult>[inputs.Count];
@@ -169,12 +171,13 @@ public sealed partial class TriageService : IDisposable
             {
                 var input = inputs[i];
                 var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                var image = SeriesVolume.Load(input, path => files.GetOrAdd(path, p => new Lazy<DicomFile>(() => DicomFile.Open(p))).Value);
+                var image = SeriesVolume.Load(input, path => files.GetOrAdd(path, p => new Lazy<PooledDicomFile>(() => DicomFile.OpenPooled(p))).Value.File);
                 foreach (var f in input.Frames)
                 {
-                    if (uses.AddOrUpdate(f.Path, 0, (_, n) => n - 1) <= 0)
+                    // the image holds decoded copies, so the file's buffer can go back once no other input needs it
+                    if (uses.AddOrUpdate(f.Path, 0, (_, n) => n - 1) <= 0 && files.TryRemove(f.Path, out var done) && done.IsValueCreated)
                     {
-                        files.TryRemove(f.Path, out _);
+                        done.Value.Dispose();
                     }
                 }
 
@@ -190,6 +193,17 @@ public sealed partial class TriageService : IDisposable
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+        finally
+        {
+            // after a failure or cancellation some files were never released by their last input
+            foreach (var left in files.Values)
+            {
+                if (left.IsValueCreated)
+                {
+                    left.Value.Dispose();
+                }
+            }
         }
 
         var results = Task.WhenAll(pending).GetAwaiter().GetResult();

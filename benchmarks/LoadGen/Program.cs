@@ -792,6 +792,17 @@ namespace TriageEngine.LoadGen
                 md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| HL7 outbox pending | {outbox[0]:0} | {outbox[^1]:0} | {outbox[^1] - outbox[0]:+0;-0;0} | {outbox.Max():0} |"));
             }
 
+            // the trend without the swing of what happens to be in flight: medians of 5-minute windows after warm-up
+            var windows = after.GroupBy(x => (int)((x.Seconds - after[0].Seconds) / 300)).Where(g => g.Count() >= 240).ToList();
+            if (windows.Count >= 2)
+            {
+                md.AppendLine();
+                md.AppendLine("Resident memory, medians of 5-minute windows after warm-up (MiB): " + string.Join(", ",
+                    windows.Select(g => (Median(g.Select(x => (double)x.RssBytes)) / 1048576).ToString("0", CultureInfo.InvariantCulture))) + "; GC committed: " + string.Join(", ",
+                    windows.Select(g => g.Where(x => !double.IsNaN(x.GcCommittedBytes)).Select(x => x.GcCommittedBytes).DefaultIfEmpty(double.NaN))
+                        .Select(v => double.IsNaN(v.First()) ? "-" : (Median(v) / 1048576).ToString("0", CultureInfo.InvariantCulture))) + ".");
+            }
+
             md.AppendLine();
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"Verdict: resident memory at the end {(Math.Abs(growth) <= 0.10 ? "within" : "NOT within")} 10 % of its level after warm-up ({growth * 100:+0.0;-0.0} %)."));

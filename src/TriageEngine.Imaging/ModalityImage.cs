@@ -140,6 +140,11 @@ public sealed class ModalityImage
 
         var bytes = PixelDataDecoder.GetFrame(file, frame);
         var n = info.Rows * info.Columns;
+        if (bytes.Length < 3 * n)
+        {
+            DicomFormatException.Throw(DicomErrorCode.InvalidPixelData, 0, DicomTags.PixelData, $"colour frame {frame} holds {bytes.Length} bytes, {info.Rows}×{info.Columns}×3 needs {3 * n}");
+        }
+
         var r = new float[n];
         var g = new float[n];
         var b = new float[n];

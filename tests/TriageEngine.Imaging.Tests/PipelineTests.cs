@@ -163,6 +163,23 @@ public class LutAndColourTests
         Assert.Equal([7f, 9f, 102f], img.Planes[2]);
     }
 
+    [Theory]
+    [InlineData("RGB")]
+    [InlineData("YBR_FULL")]
+    public void Decode_ColourFrameShorterThanItsSize_FailsAsPixelDataError(string photometric)
+    {
+        var ds = new DicomDataset();
+        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
+          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.11")
+          .AddUInt16(DicomTags.Rows, 2).AddUInt16(DicomTags.Columns, 3)
+          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
+          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
+          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, photometric)
+          .AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[10]);
+        var ex = Assert.Throws<DicomFormatException>(() => ModalityImage.Decode(Images.ToFile(ds), 0));
+        Assert.Equal(DicomErrorCode.InvalidPixelData, ex.Code);
+    }
+
     [Fact]
     public void Aspect_PadAndCrop_KeepProportions()
     {

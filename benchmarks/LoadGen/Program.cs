@@ -625,8 +625,8 @@ namespace TriageEngine.LoadGen
         {
             try
             {
-                var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken);
-                double Gauge(string prefix) => text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
+                var lines = (await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken)).Split('\n');
+                double Gauge(string prefix) => lines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
                     .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Sum();
                 return (Gauge("triage_pipeline_studies{state=\"receiving\"}"), Gauge("triage_pipeline_studies{state=\"triaging\"}"),
                     Gauge("triage_hl7_outbox_messages{state=\"pending\"}"), Gauge("system_runtime_dotnet_gc_last_collection_memory_committed_size "),

@@ -6,6 +6,20 @@ namespace TriageEngine.Imaging.Tests;
 
 internal static class Images
 {
+    /// <summary>An 8-bit, three-sample ultrasound frame, interleaved (planar configuration 0).</summary>
+    public static DicomDataset Colour8(int rows, int cols, string photometric, byte[] pixels)
+    {
+        var ds = new DicomDataset();
+        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
+          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.3." + Random.Shared.Next(1, 1_000_000))
+          .AddUInt16(DicomTags.Rows, (ushort)rows).AddUInt16(DicomTags.Columns, (ushort)cols)
+          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
+          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
+          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, photometric)
+          .AddBytes(DicomTags.PixelData, DicomVR.OB, pixels);
+        return ds;
+    }
+
     public static DicomDataset Mono16(int rows, int cols, Func<int, int, int> stored, string sopClass = DicomUid.CTImageStorage, string photometric = "MONOCHROME2")
     {
         var ds = new DicomDataset();
@@ -125,14 +139,7 @@ public class LutAndColourTests
     public void Ybr_ConvertsToRgbChannelsAndLuma()
     {
         // Y=128, Cb=128, Cr=255 → red-ish: R = Y + 1.402 (Cr-128) ≈ 306 → 255; G ≈ 128 - 0.714*127 ≈ 37; B = 128
-        var ds = new DicomDataset();
-        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
-          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.9")
-          .AddUInt16(DicomTags.Rows, 1).AddUInt16(DicomTags.Columns, 2)
-          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
-          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
-          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, "YBR_FULL")
-          .AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[] { 128, 128, 255, 200, 128, 128 });
+        var ds = Images.Colour8(1, 2, "YBR_FULL", new byte[] { 128, 128, 255, 200, 128, 128 });
         var file = Images.ToFile(ds);
         var rgb = new float[3 * 2];
         ImagePreprocessor.ToTensor(file, 0, new PreprocessSpec([], WindowSource.Header, true, 2, 1, [], []) { Color = ColorMode.Rgb }, rgb);
@@ -148,14 +155,7 @@ public class LutAndColourTests
     [Fact]
     public void Decode_RgbInterleaved_SplitsIntoExactPlanes()
     {
-        var ds = new DicomDataset();
-        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
-          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.10")
-          .AddUInt16(DicomTags.Rows, 1).AddUInt16(DicomTags.Columns, 3)
-          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
-          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
-          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, "RGB")
-          .AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[] { 255, 0, 7, 1, 254, 9, 100, 101, 102 });
+        var ds = Images.Colour8(1, 3, "RGB", new byte[] { 255, 0, 7, 1, 254, 9, 100, 101, 102 });
         var img = ModalityImage.Decode(Images.ToFile(ds), 0);
         Assert.Equal(3, img.Planes.Count);
         Assert.Equal([255f, 1f, 100f], img.Planes[0]);
@@ -168,14 +168,7 @@ public class LutAndColourTests
     [InlineData("YBR_FULL")]
     public void Decode_ColourFrameShorterThanItsSize_FailsAsPixelDataError(string photometric)
     {
-        var ds = new DicomDataset();
-        ds.AddString(DicomTags.SOPClassUID, DicomVR.UI, DicomUid.UltrasoundImageStorage)
-          .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.11")
-          .AddUInt16(DicomTags.Rows, 2).AddUInt16(DicomTags.Columns, 3)
-          .AddUInt16(DicomTags.BitsAllocated, 8).AddUInt16(DicomTags.BitsStored, 8).AddUInt16(DicomTags.HighBit, 7)
-          .AddUInt16(DicomTags.PixelRepresentation, 0).AddUInt16(DicomTags.SamplesPerPixel, 3).AddUInt16(DicomTags.PlanarConfiguration, 0)
-          .AddString(DicomTags.PhotometricInterpretation, DicomVR.CS, photometric)
-          .AddBytes(DicomTags.PixelData, DicomVR.OB, new byte[10]);
+        var ds = Images.Colour8(2, 3, photometric, new byte[10]);
         var ex = Assert.Throws<DicomFormatException>(() => ModalityImage.Decode(Images.ToFile(ds), 0));
         Assert.Equal(DicomErrorCode.InvalidPixelData, ex.Code);
     }

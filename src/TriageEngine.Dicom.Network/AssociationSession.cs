@@ -17,6 +17,9 @@ public sealed class AssociationSession
     private readonly IStorageHandler _handler;
     private readonly ILogger _logger;
 
+    /// <summary>Length of the last dataset received on this association: the next spool starts at that size.</summary>
+    private long _lastDataSetLength;
+
     public AssociationSession(Stream stream, EndPoint? remote, DicomListenerOptions options, AssociationNegotiator negotiator,
         IStorageHandler handler, ILogger? logger = null)
     {
@@ -133,7 +136,7 @@ public sealed class AssociationSession
     }
 
     private DatasetSpool CreateSpool(DimseCommand command) =>
-        new(_options.MaxDataSetLength, _options.SpoolMemoryThreshold, _options.SpoolDirectory);
+        new(_options.MaxDataSetLength, _options.SpoolMemoryThreshold, _options.SpoolDirectory, _lastDataSetLength);
 
     private async ValueTask<DimseCommand?> HandleAsync(DimseMessage message, string abstractSyntax, TransferSyntax transferSyntax,
         AssociationInfo info, CancellationToken cancellationToken)
@@ -183,6 +186,7 @@ public sealed class AssociationSession
             return Refuse(DimseStatus.DataSetDoesNotMatchSopClass, $"SOP class {sopClass} sent on a {abstractSyntax} context");
         }
 
+        _lastDataSetLength = spool.Length;
         ProbeResult probe;
         await using (var data = spool.OpenRead())
         {

@@ -14,16 +14,22 @@ public sealed class DatasetSpool : IAsyncDisposable
     private readonly int _memoryThreshold;
     private readonly string _directory;
     private const int InitialBuffer = 64 * 1024;
+    private readonly int _initialBuffer;
     private byte[]? _memory;
     private bool _inFile;
     private FileStream? _file;
     private string? _path;
 
-    public DatasetSpool(long maxLength, int memoryThreshold, string? directory = null)
+    /// <param name="expectedLength">
+    /// a guess of the dataset's length (e.g. the previous one on the association: the slices of a series are alike),
+    /// so the buffer is rented at its size once instead of grown and copied from 64 KB on.
+    /// </param>
+    public DatasetSpool(long maxLength, int memoryThreshold, string? directory = null, long expectedLength = 0)
     {
         _maxLength = maxLength;
         _memoryThreshold = memoryThreshold;
         _directory = directory ?? Path.GetTempPath();
+        _initialBuffer = (int)Math.Clamp(expectedLength, InitialBuffer, Math.Max(InitialBuffer, memoryThreshold));
     }
 
     public long Length { get; private set; }
@@ -63,7 +69,7 @@ public sealed class DatasetSpool : IAsyncDisposable
             var needed = (int)(Length + data.Length);
             if (_memory is null || _memory.Length < needed)
             {
-                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_memoryThreshold, Math.Max(InitialBuffer, (_memory?.Length ?? 0) * 2))));
+                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_memoryThreshold, Math.Max(_initialBuffer, (_memory?.Length ?? 0) * 2))));
                 if (_memory is not null)
                 {
                     _memory.AsSpan(0, (int)Length).CopyTo(grown);

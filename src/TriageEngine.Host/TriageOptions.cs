@@ -76,6 +76,12 @@ public sealed record DicomListenerOptions
     /// <summary>A PDU must arrive whole within this time of its first byte, else the association is aborted.</summary>
     public TimeSpan PduTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Received instance files are written with O_DIRECT where the file system allows it (Linux), sparing the CPU the
+    /// copy into the page cache; false writes through the page cache. Each file is fsync'd before its C-STORE-RSP either way.
+    /// </summary>
+    public bool DirectWrites { get; init; } = true;
+
     /// <summary>DICOM TLS (PS3.15, TLS 1.2+): the server certificate and key as PEM files; none means plain TCP.</summary>
     public TlsOptions Tls { get; init; } = new();
 }

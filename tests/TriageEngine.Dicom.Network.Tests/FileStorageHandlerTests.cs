@@ -71,6 +71,43 @@ public class FileStorageHandlerTests
         Directory.Delete(root, true);
     }
 
+    public static TheoryData<bool, int> EdgeSizes()
+    {
+        var data = new TheoryData<bool, int>();
+        foreach (var direct in new[] { true, false })
+        {
+            // around the 4 KiB block and the 1 MiB piece of a direct write, the header (about 200 bytes) included
+            foreach (var size in new[] { 0, 1, 3_000, 4_096, 8_192 + 7, DirectFile.ChunkLength - 100, DirectFile.ChunkLength, 2 * DirectFile.ChunkLength + 4_099 })
+            {
+                data.Add(direct, size);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EdgeSizes))]
+    public async Task StoreAsync_DataSetSizesAroundBlockAndPieceEdges_FileIsTheHeaderThenTheExactBytes(bool direct, int size)
+    {
+        var root = TestStudies.NewFolder("net-sizes");
+        var handler = new FileStorageHandler(new FileStorageOptions { RootDirectory = root, DirectWrites = direct });
+        var data = new byte[size];
+        new Random(size).NextBytes(data);
+        var rq = new StoreRequest(new AssociationInfo("SCU", "TRIAGE", null, null), TransferSyntax.ExplicitVRLittleEndian, DicomUid.CTImageStorage,
+            "1.2.3.4", data.Length, () => new MemoryStream(data));
+
+        Assert.Equal(DimseStatus.Success, await handler.StoreAsync(rq, default));
+
+        Assert.Equal([.. FileStorageHandler.MetaHeader(rq), .. data], File.ReadAllBytes(handler.PathFor("1.2.3.4")));
+        Assert.Single(Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)); // no temporary file left
+        Assert.Equal(direct && OperatingSystem.IsLinux() && DirectIoFileSystems.Contains(new DriveInfo(root).DriveFormat), handler.WritesDirect);
+        Directory.Delete(root, true);
+    }
+
+    /// <summary>Linux file systems known to take O_DIRECT writes: on these the direct path must stay on.</summary>
+    private static readonly HashSet<string> DirectIoFileSystems = ["ext4", "ext3", "ext2", "xfs", "btrfs", "tmpfs"];
+
     [Fact]
     public async Task Session_DataSetNotMatchingCommand_AnswersA900()
     {

@@ -106,7 +106,11 @@ public static partial class ServeApp
         builder.Services.AddSingleton<IWorklistChangeSink, SafetySink>();
         builder.Services.AddSingleton(options.Audit);
         builder.Services.AddHostedService<AuditAnchorService>();
-        var instanceFiles = new FileStorageHandler(new FileStorageOptions { RootDirectory = Path.Combine(dataPath, "instances") });
+        var instanceFiles = new FileStorageHandler(new FileStorageOptions
+        {
+            RootDirectory = Path.Combine(dataPath, "instances"),
+            DirectWrites = options.Dicom.DirectWrites,
+        });
         instanceFiles.PrepareLayout();
         builder.Services.AddSingleton(instanceFiles);
         builder.Services.AddSingleton<IStorageHandler, InstanceIngest>();
@@ -134,6 +138,11 @@ public static partial class ServeApp
         var dicomCertificate = options.Dicom.Tls.Load();
         if (options.Dicom.Enabled)
         {
+            // A C-STORE holds its pool thread through the file's write and fsync (blocking calls, about a millisecond or
+            // two each): with only as many threads as cores, concurrent associations queued for them while the CPU
+            // idled. Threads up to this minimum start without the pool's injection delay.
+            ThreadPool.GetMinThreads(out var workers, out var completion);
+            ThreadPool.SetMinThreads(Math.Max(workers, Math.Min(Environment.ProcessorCount + options.Dicom.MaxAssociations, 256)), completion);
             builder.Services.AddSingleton(sp => new DicomListener(
                 new TriageEngine.Dicom.Network.DicomListenerOptions
                 {

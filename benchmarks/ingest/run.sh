@@ -7,9 +7,15 @@
 #
 #   benchmarks/ingest/run.sh [--peers] [--warm] [--reps N] DATA_DIR     # DATA_DIR: a folder of .dcm files (e.g. ct-native)
 #
-# --warm adds the running-server case: one server per association count, WARMUPS (default 6) untimed pushes first
-# (the JIT's tier-up of a fresh process is then behind it, as in a server that has been up for a while: after one
-# push the JIT still took a quarter of the server's CPU during the next ones), then N timed pushes into the same store, each a copy of the series with new Study, Series and SOP Instance UIDs (dcmodify, made beforehand).
+# --warm adds the running-server case: one server per association count, WARMUPS (default 20) untimed pushes first
+# (the JIT's tier-up of a fresh process is then behind it, as in a server that has been up for a while: after four
+# pushes the JIT still took a quarter of the server's CPU during the next ones, after twenty it was done), then N
+# timed pushes into the same store, each a copy of the series with new Study, Series and SOP Instance UIDs (dcmodify,
+# made beforehand, once for both association counts: each count has its own server and store).
+#
+# Stores are deleted only when the script ends: on a file system without a journal (this machine's ext4), creating
+# a file right after thousands were deleted scans past every inode freed in the last 30 s, which tripled the cost
+# of each new file; deleting between repetitions measured that, not the receivers (ours and the peers' alike).
 #
 # Then, per repetition, the triage-ready latency with the default rules: a node with triage enabled and default
 # pipeline options receives the series over 8 associations, and the time from storescu's exit (just after the last
@@ -20,13 +26,16 @@
 # Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
-PEERS=0; REPS=3; WARM=0; WARMUPS=${WARMUPS:-6}
+PEERS=0; REPS=3; WARM=0; WARMUPS=${WARMUPS:-20}
 while [ $# -gt 0 ]; do case "$1" in --peers) PEERS=1; shift;; --warm) WARM=1; shift;; --reps) REPS=$2; shift 2;; *) break;; esac; done
 DIR="$(cd "${1:?usage: run.sh [--peers] [--reps N] DATA_DIR}" && pwd)"
 FILES=("$DIR"/*.dcm); N=${#FILES[@]}; BYTES=$(cat "${FILES[@]}" | wc -c)
 export TCP_NODELAY=1   # dcmtk leaves Nagle on otherwise (40 ms per C-STORE-RSP)
 "$ROOT/triage" --help > /dev/null   # build once
 DLL="$ROOT/artifacts/triage/triage.dll"
+
+TRASH="$(mktemp -d)"; trap 'rm -rf "$TRASH"' EXIT
+discard() { mv "$@" "$TRASH"/; }   # deleted when the script ends, see above
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -50,7 +59,7 @@ run_ours() {  # $1 = associations; prints elapsed seconds
   t1=$(date +%s.%N)
   local stored; stored=$(find "$work/instances" -name '*.dcm' | wc -l)
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
+  discard "$work"
   [ "$rc" -eq 0 ] && [ "$stored" -eq "$N" ] || { echo "push failed: $stored of $N stored" >&2; return 1; }
   echo "$t1 - $t0" | bc -l
 }
@@ -71,12 +80,8 @@ push() {  # $1 = port, $2 = associations, $3 = log prefix, then the files; waits
 }
 
 run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push, space-separated
-  local assoc=$1 work port pid copies r t0 t1 out=()
-  work="$(mktemp -d)"; copies="$(mktemp -d)"; port="$(free_port)"
-  for r in $(seq $(( 1 - WARMUPS )) "$REPS"); do
-    mkdir -p "$copies/$r"; cp "${FILES[@]}" "$copies/$r/"
-    dcmodify -nb -q -m "(0020,000d)=$(uid)" -m "(0020,000e)=$(uid)" -gin "$copies/$r"/*.dcm
-  done
+  local assoc=$1 work port pid r t0 t1 out=()
+  work="$(mktemp -d)"; port="$(free_port)"
   cat "$copies"/*/*.dcm > /dev/null   # page cache, as for the other rows
   TRIAGE_PIPELINE__TRIAGEENABLED=false dotnet "$DLL" serve --data "$work" --dicom-port "$port" --http-port 0 --hl7-port 0 > "$work/serve.log" 2>&1 &
   pid=$!
@@ -92,7 +97,7 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   done
   local stored; stored=$(find "$work/instances" -name '*.dcm' | wc -l)
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$work" "$copies"
+  discard "$work"
   [ "$stored" -eq $(( N * (REPS + WARMUPS) )) ] || { echo "warm pushes: $stored of $(( N * (REPS + WARMUPS) )) stored" >&2; return 1; }
   echo "${out[@]}"
 }
@@ -121,7 +126,7 @@ run_latency() {  # default rules, 8 associations; prints "<client_ms> <server_ms
   line=""
   for _ in $(seq 1 100); do line=$(grep -m1 'triage-ready' "$work/serve.log" || true); [ -n "$line" ] && break; sleep 0.1; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
+  discard "$work"
   [ -n "$line" ] || { echo "no triage-ready line within 10 s" >&2; return 1; }
   ts=$(date -u -d "$(echo "$line" | awk '{print $1}')" +%s.%N)
   echo "$(echo "($ts - $t1) * 1000" | bc -l) $(echo "$line" | sed -E 's/.*triage-ready ([0-9]+) ms.*/\1/')"
@@ -139,6 +144,11 @@ for assoc in 1 8; do
 done
 
 if [ "$WARM" -eq 1 ]; then
+  copies="$TRASH/copies"
+  for r in $(seq $(( 1 - WARMUPS )) "$REPS"); do
+    mkdir -p "$copies/$r"; cp "${FILES[@]}" "$copies/$r/"
+    dcmodify -nb -q -m "(0020,000d)=$(uid)" -m "(0020,000e)=$(uid)" -gin "$copies/$r"/*.dcm
+  done
   for assoc in 1 8; do
     read -r -a times < <(run_warm "$assoc")
     med=$(printf '%s\n' "${times[@]}" | median)

@@ -51,14 +51,50 @@ public sealed class DicomFile
     public static DicomFile OpenHeader(string path, DicomReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var o = options is null ? HeaderOnly : options.StopAtPixelData ? options : options with { StopAtPixelData = true };
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.None);
-        var fileLength = RandomAccess.GetLength(handle);
-        var buffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(fileLength, HeaderChunk));
-        var filled = ReadFully(handle, buffer, 0);
+        long offset = 0;
+        return ReadHeader(RandomAccess.GetLength(handle), [], into =>
+        {
+            var n = ReadFully(handle, into, offset);
+            offset += n;
+            return n;
+        }, options);
+    }
+
+    /// <summary>
+    /// Reads only the header (stops before pixel data) of a Part 10 image given as its meta information bytes
+    /// (preamble, "DICM", group 0002) and a stream of the dataset that follows them — a received instance still in
+    /// memory, say — reading no more of the stream than <see cref="OpenHeader(string, DicomReadOptions?)"/> would read
+    /// of the file.
+    /// </summary>
+    public static DicomFile ReadHeader(ReadOnlySpan<byte> meta, Stream dataset, DicomReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return ReadHeader(meta.Length + (dataset.Length - dataset.Position), meta, into =>
+        {
+            var filled = 0;
+            int n;
+            while (filled < into.Length && (n = dataset.Read(into[filled..])) > 0)
+            {
+                filled += n;
+            }
+
+            return filled;
+        }, options);
+    }
+
+    private delegate int ReadNext(Span<byte> into);
+
+    /// <summary>The header parse over <paramref name="prefix"/> and then bytes read in order, in growing pieces.</summary>
+    private static DicomFile ReadHeader(long length, ReadOnlySpan<byte> prefix, ReadNext readNext, DicomReadOptions? options)
+    {
+        var o = options is null ? HeaderOnly : options.StopAtPixelData ? options : options with { StopAtPixelData = true };
+        var buffer = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, Math.Max(HeaderChunk, prefix.Length + HeaderChunk)));
+        prefix.CopyTo(buffer);
+        var filled = prefix.Length + readNext(buffer.AsSpan(prefix.Length));
         while (true)
         {
-            var atEnd = filled < buffer.Length || filled == fileLength;
+            var atEnd = filled < buffer.Length || filled == length;
             try
             {
                 // Done when the parse reached the pixel data (all before it was in the buffer) or saw the whole file.
@@ -73,7 +109,7 @@ public sealed class DicomFile
                 // the header runs past what was read so far: read more
             }
 
-            var next = (int)Math.Min(Math.Min(fileLength, (long)buffer.Length * 8), Array.MaxLength);
+            var next = (int)Math.Min(Math.Min(length, (long)buffer.Length * 8), Array.MaxLength);
             if (next <= buffer.Length)
             {
                 return DicomReader.Read(buffer.AsMemory(0, filled), o);
@@ -82,7 +118,7 @@ public sealed class DicomFile
             var grown = GC.AllocateUninitializedArray<byte>(next);
             buffer.AsSpan(0, filled).CopyTo(grown);
             buffer = grown;
-            filled += ReadFully(handle, buffer.AsSpan(filled), filled);
+            filled += readNext(buffer.AsSpan(filled));
         }
     }
 

@@ -35,10 +35,11 @@ public sealed partial class InstanceIngest : IStorageHandler, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ushort status;
+        string? written;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            (status, _) = await _files.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            (status, written) = await _files.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
@@ -59,8 +60,20 @@ public sealed partial class InstanceIngest : IStorageHandler, IAsyncDisposable
         var path = _files.PathFor(request.SopInstanceUid);
         try
         {
-            var file = DicomFile.OpenHeader(path);
-            var instance = StudyCatalog.ToStored(file, path, new FileInfo(path).Length, _time.GetUtcNow());
+            StoredInstance instance;
+            if (written is not null)
+            {
+                // the file now holds exactly these bytes: its header is read from memory, not from the disk again
+                var meta = FileStorageHandler.MetaHeader(request);
+                using var data = request.OpenDataSet();
+                instance = StudyCatalog.ToStored(DicomFile.ReadHeader(meta, data), path, meta.Length + request.Length, _time.GetUtcNow());
+            }
+            else
+            {
+                // a copy kept from before (a duplicate, or a file whose row a crash lost): the row describes that file
+                instance = StudyCatalog.ToStored(DicomFile.OpenHeader(path), path, new FileInfo(path).Length, _time.GetUtcNow());
+            }
+
             var fileWritten = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
             // the folder is synced even when no file was renamed now: a file kept from an earlier attempt may not have been

@@ -6,7 +6,9 @@ cd "$REPO_ROOT"
 ensure_dotnet
 # dcmtk: an independent DICOM implementation our files are checked against (dcmdump)
 # dicom3tools: dciodvfy checks the files our writer produces against the IODs
-ensure_packages libgomp1 libgtk-3-0 ca-certificates python3 dcmtk dicom3tools python3-hl7 orthanc orthanc-dicomweb chromium
+# python3-torch, python3-torchvision: export the bring-your-own-model examples (models/examples/export.py) their tests load
+ensure_packages libgomp1 libgtk-3-0 ca-certificates python3 dcmtk dicom3tools python3-hl7 orthanc orthanc-dicomweb chromium \
+  python3-torch python3-torchvision
 
 echo "== PostgreSQL on loopback (repository contract tests run against it and SQLite)"
 eval "$("$REPO_ROOT/scripts/postgres.sh" start)"

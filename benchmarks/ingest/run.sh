@@ -23,6 +23,9 @@
 # the server's own figure (claim time - last instance's received time, an upper bound) is printed beside it.
 # The load average is printed before and after, since the machine is shared.
 #
+# Then dcmtk storescp --fork (no fsync) receives the same 8-association push, so the peer is also measured under
+# the same senders as ours (8 storescu processes on the same 2 cores: each starts and loads its data dictionary).
+#
 # Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
@@ -102,6 +105,22 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   echo "${out[@]}"
 }
 
+run_storescp_fork() {  # dcmtk storescp --fork (one child per association, no fsync) receiving the same 8-association push
+  local work port pid t0 t1 stored
+  work="$(mktemp -d)"; port="$(free_port)"
+  storescp --fork -aet TRIAGE +xa -od "$work" "$port" > "$work.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
+  t0=$(date +%s.%N)
+  push "$port" 8 "$work.send" "${FILES[@]}" || { echo "storescp --fork push failed" >&2; kill "$pid"; return 1; }
+  t1=$(date +%s.%N)
+  stored=$(find "$work" -type f | wc -l)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  discard "$work" "$work.log" "$work".send.*.log
+  [ "$stored" -eq "$N" ] || { echo "storescp --fork: $stored of $N stored" >&2; return 1; }
+  echo "$t1 - $t0" | bc -l
+}
+
 uid() { python3 -c 'import uuid; print("2.25.%d" % uuid.uuid4().int)'; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -166,6 +185,15 @@ done
 printf 'RESULT peer=triage task=triage-ready-8assoc set=%s reps=%d median_ms=%.0f server_median_ms=%.0f passes_ms=%s server_passes_ms=%s\n' \
   "$(basename "$DIR")" "$REPS" "$(printf '%s\n' "${lat_client[@]}" | median)" "$(printf '%s\n' "${lat_server[@]}" | median)" \
   "$(printf '%.0f,' "${lat_client[@]}" | sed 's/,$//')" "$(printf '%s,' "${lat_server[@]}" | sed 's/,$//')"
+
+# the same 8-association push into dcmtk storescp --fork: the peer under the sender's cost of ours (8 storescu
+# processes starting and loading their dictionary on the same 2 cores), where the peers' row below has one sender
+times=()
+for r in $(seq 1 "$REPS"); do times+=("$(run_storescp_fork)"); done
+med=$(printf '%s\n' "${times[@]}" | median)
+printf 'RESULT peer=storescp-fork task=ingest-8assoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
+  "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
+  "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
 
 if [ "$PEERS" -eq 1 ] && [ -x "$ROOT/../shared/peers/bench/dimse-bench.sh" ]; then
   for recv in storescp orthanc; do

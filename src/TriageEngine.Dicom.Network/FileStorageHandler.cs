@@ -138,6 +138,7 @@ public sealed class FileStorageHandler : IStorageHandler
         }
 
         var tmp = Path.Combine(dir, $".{request.SopInstanceUid}.{Guid.NewGuid():N}.tmp");
+        var renamed = false;
         try
         {
             if (!WriteDirect(request, tmp))
@@ -157,6 +158,7 @@ public sealed class FileStorageHandler : IStorageHandler
             try
             {
                 File.Move(tmp, path, overwrite: _options.DuplicatePolicy == DuplicatePolicy.Replace);
+                renamed = true;
             }
             catch (IOException) when (_options.DuplicatePolicy == DuplicatePolicy.KeepFirst && File.Exists(path))
             {
@@ -168,7 +170,10 @@ public sealed class FileStorageHandler : IStorageHandler
         }
         finally
         {
-            File.Delete(tmp);
+            if (!renamed)
+            {
+                File.Delete(tmp); // a failed or refused write leaves no temporary file behind
+            }
         }
     }
 

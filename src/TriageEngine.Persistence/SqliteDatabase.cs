@@ -29,12 +29,16 @@ public sealed class SqliteDatabase : TriageDatabase
 
     public override string Describe() => "SQLite " + Path;
 
+    /// <summary>Set once the database's folder is known to exist: opening a pooled connection then costs no mkdir.</summary>
+    private volatile bool _folderMade;
+
     public override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var dir = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(dir))
+        if (!_folderMade && !string.IsNullOrEmpty(dir))
         {
             Directory.CreateDirectory(dir);
+            _folderMade = true;
         }
 
         var connection = new SqliteConnection(ConnectionString);

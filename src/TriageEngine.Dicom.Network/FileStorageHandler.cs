@@ -186,27 +186,26 @@ public sealed class FileStorageHandler : IStorageHandler
         }
 
         var header = MetaHeader(request);
+        bool written;
         try
         {
-            using var input = request.OpenDataSet();
-            if (DirectFile.TryWrite(tmp, header, input))
-            {
-                return true;
-            }
+            written = Attempt();
         }
         catch (DirectoryNotFoundException)
         {
             // the folder was removed since it was first made: make it again
             Directory.CreateDirectory(Path.GetDirectoryName(tmp)!);
-            using var input = request.OpenDataSet();
-            if (DirectFile.TryWrite(tmp, header, input))
-            {
-                return true;
-            }
+            written = Attempt();
         }
 
-        _direct = false;
-        return false;
+        _direct = written;
+        return written;
+
+        bool Attempt()
+        {
+            using var input = request.OpenDataSet();
+            return DirectFile.TryWrite(tmp, header, input);
+        }
     }
 
     private FileStream CreateTemporary(string tmp, string dir)

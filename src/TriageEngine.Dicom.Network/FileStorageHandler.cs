@@ -222,10 +222,18 @@ public sealed class FileStorageHandler : IStorageHandler
         }
     }
 
-    /// <summary>Preamble, "DICM" and the file meta group for the request's SOP class/instance and transfer syntax.</summary>
+    /// <summary>
+    /// Preamble, "DICM" and the file meta group for the request's SOP class/instance and transfer syntax: made once per
+    /// request (the write and the row that follows it both need it), so callers must not change the array.
+    /// </summary>
     public static byte[] MetaHeader(StoreRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return request.FileMetaHeader ??= BuildMetaHeader(request);
+    }
+
+    private static byte[] BuildMetaHeader(StoreRequest request)
+    {
         var ids = new DicomDataset()
             .AddString(DicomTags.SOPClassUID, DicomVR.UI, request.SopClassUid)
             .AddString(DicomTags.SOPInstanceUID, DicomVR.UI, request.SopInstanceUid);

@@ -33,6 +33,9 @@ public sealed class StoreRequest
     /// <summary>Length of the dataset in bytes.</summary>
     public long Length { get; }
 
+    /// <summary>The Part 10 header made for this instance's file (see <see cref="FileStorageHandler.MetaHeader"/>).</summary>
+    internal byte[]? FileMetaHeader { get; set; }
+
     /// <summary>A new read-only stream over the dataset bytes (no meta header), positioned at 0.</summary>
     public Stream OpenDataSet() => _open();
 }

@@ -24,7 +24,9 @@
 # The load average is printed before and after, since the machine is shared.
 #
 # Then dcmtk storescp --fork (no fsync) receives the same 8-association push, so the peer is also measured under
-# the same senders as ours (8 storescu processes on the same 2 cores: each starts and loads its data dictionary).
+# the same senders as ours (8 storescu processes on the same 2 cores: each starts and loads its data dictionary);
+# so does storescp --fork --ignore (received, answered, not stored: the bound these senders set for any receiver),
+# and, when Orthanc is installed, Orthanc (the peers' configuration, fsync per instance).
 #
 # Prints RESULT lines in the peers' format. Needs dcmtk (storescu).
 set -euo pipefail
@@ -105,10 +107,12 @@ run_warm() {  # $1 = associations; prints the elapsed seconds of each timed push
   echo "${out[@]}"
 }
 
-run_storescp_fork() {  # dcmtk storescp --fork (one child per association, no fsync) receiving the same 8-association push
-  local work port pid t0 t1 stored
+run_storescp_fork() {  # dcmtk storescp --fork (one child per association, no fsync) receiving the same 8-association push;
+  # $1 = --ignore: the children receive each dataset and answer success but store nothing (a bound for any receiver)
+  local work port pid t0 t1 stored want=$N
   work="$(mktemp -d)"; port="$(free_port)"
-  storescp --fork -aet TRIAGE +xa -od "$work" "$port" > "$work.log" 2>&1 &
+  [ "${1:-}" = --ignore ] && want=0
+  storescp --fork ${1:-} -aet TRIAGE +xa -od "$work" "$port" > "$work.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
   t0=$(date +%s.%N)
@@ -117,7 +121,33 @@ run_storescp_fork() {  # dcmtk storescp --fork (one child per association, no fs
   stored=$(find "$work" -type f | wc -l)
   kill "$pid"; wait "$pid" 2>/dev/null || true
   discard "$work" "$work.log" "$work".send.*.log
-  [ "$stored" -eq "$N" ] || { echo "storescp --fork: $stored of $N stored" >&2; return 1; }
+  [ "$stored" -eq "$want" ] || { echo "storescp --fork ${1:-}: $stored files stored, $want expected" >&2; return 1; }
+  echo "$t1 - $t0" | bc -l
+}
+
+run_orthanc8() {  # Orthanc (the peers' configuration: SQLite index, fsync per instance) receiving the same 8-association push
+  local work port pid t0 t1 stored
+  work="$(mktemp -d)"; port="$(free_port)"
+  mkdir -p "$work/store" "$work/index"
+  cat > "$work/orthanc.json" <<EOF
+{ "Name": "ingest-bench", "StorageDirectory": "$work/store", "IndexDirectory": "$work/index",
+  "StorageCompression": false, "Plugins": [], "HttpServerEnabled": false, "RemoteAccessAllowed": false,
+  "DicomServerEnabled": true, "DicomAet": "TRIAGE", "DicomPort": $port, "DicomCheckCalledAet": false,
+  "DicomAlwaysAllowStore": true, "SaveJobs": false, "SyncStorageArea": true }
+EOF
+  Orthanc "$work/orthanc.json" > "$work/recv.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do echoscu -to 1 -aec TRIAGE 127.0.0.1 "$port" > /dev/null 2>&1 && break; sleep 0.2; done
+  t0=$(date +%s.%N)
+  push "$port" 8 "$work/send" "${FILES[@]}" || { echo "Orthanc push failed" >&2; kill "$pid"; return 1; }
+  t1=$(date +%s.%N)
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  stored=$(find "$work/store" -type f -size +1k | wc -l)
+  discard "$work"
+  [ "$stored" -eq "$N" ] || { echo "Orthanc: $stored of $N stored" >&2; return 1; }
   echo "$t1 - $t0" | bc -l
 }
 
@@ -188,12 +218,25 @@ printf 'RESULT peer=triage task=triage-ready-8assoc set=%s reps=%d median_ms=%.0
 
 # the same 8-association push into dcmtk storescp --fork: the peer under the sender's cost of ours (8 storescu
 # processes starting and loading their dictionary on the same 2 cores), where the peers' row below has one sender
-times=()
-for r in $(seq 1 "$REPS"); do times+=("$(run_storescp_fork)"); done
-med=$(printf '%s\n' "${times[@]}" | median)
-printf 'RESULT peer=storescp-fork task=ingest-8assoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
-  "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
-  "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
+# Then the same push into `storescp --fork --ignore`, which receives every dataset and answers success without
+# storing it: what these senders allow any receiver on this machine (their processes' CPU is most of the load).
+for mode in store ignore; do
+  times=()
+  for r in $(seq 1 "$REPS"); do times+=("$(run_storescp_fork "$([ "$mode" = ignore ] && echo --ignore)")"); done
+  med=$(printf '%s\n' "${times[@]}" | median)
+  printf 'RESULT peer=storescp-fork%s task=ingest-8assoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
+    "$([ "$mode" = ignore ] && echo -ignore)" "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" \
+    "$(echo "$BYTES / 1000000 / $med" | bc -l)" "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
+done
+
+if command -v Orthanc > /dev/null; then
+  times=()
+  for r in $(seq 1 "$REPS"); do times+=("$(run_orthanc8)"); done
+  med=$(printf '%s\n' "${times[@]}" | median)
+  printf 'RESULT peer=orthanc task=ingest-8assoc set=%s files=%d bytes=%d reps=%d median_s=%.3f files_per_s=%.0f mb_per_s=%.1f passes=%s\n' \
+    "$(basename "$DIR")" "$N" "$BYTES" "$REPS" "$med" "$(echo "$N / $med" | bc -l)" "$(echo "$BYTES / 1000000 / $med" | bc -l)" \
+    "$(printf '%.3f,' "${times[@]}" | sed 's/,$//')"
+fi
 
 if [ "$PEERS" -eq 1 ] && [ -x "$ROOT/../shared/peers/bench/dimse-bench.sh" ]; then
   for recv in storescp orthanc; do

@@ -66,7 +66,10 @@ internal static class Targets
     /// <summary>Decoded pixels a server would allow: larger images are skipped, not allocated.</summary>
     private const long MaxDecodedBytes = 64L << 20;
 
-    /// <summary>A Part 10 file whose pixel data is decoded, every frame, by the codec its transfer syntax names.</summary>
+    /// <summary>
+    /// A Part 10 file whose pixel data is decoded, every frame, by the codec its transfer syntax names, as the verbs
+    /// decode (JPEG 2000 code-blocks verified, which also runs everything the pipeline's decode runs).
+    /// </summary>
     private static void Pixels(byte[] data)
     {
         try
@@ -78,11 +81,11 @@ internal static class Targets
             var frames = Math.Max(1, ds.GetInt(DicomTags.NumberOfFrames) ?? 1);
             if (frameBytes * frames <= MaxDecodedBytes)
             {
-                TriageEngine.Dicom.Codecs.PixelDataDecoder.DecodeAll(file);
+                TriageEngine.Dicom.Codecs.PixelDataDecoder.DecodeAll(file, TriageEngine.Dicom.Codecs.FrameDecoderRegistry.Verifying);
             }
             else if (frameBytes <= MaxDecodedBytes)
             {
-                TriageEngine.Dicom.Codecs.PixelDataDecoder.GetFrame(file, 0);
+                TriageEngine.Dicom.Codecs.PixelDataDecoder.GetFrame(file, 0, TriageEngine.Dicom.Codecs.FrameDecoderRegistry.Verifying);
             }
         }
         catch (DicomFormatException)

@@ -40,7 +40,17 @@ public sealed class Jpeg2000FrameDecoder : IFrameDecoder
         TransferSyntax.HtJpeg2000.Uid,
     };
 
-    public string Name => "JPEG 2000 (OpenJPEG via OpenCV)";
+    /// <param name="verifyCodeBlocks">
+    /// also decode each code-block's MQ codeword to find changed entropy-coded bytes, which OpenJPEG decodes into
+    /// other pixels without a word (<see cref="Jpeg2000CodeBlockCheck"/>); this costs about twice the decode, so the
+    /// verification verbs turn it on and the triage pipeline does not (docs/pixel-codecs.md).
+    /// </param>
+    public Jpeg2000FrameDecoder(bool verifyCodeBlocks = false) => VerifiesCodeBlocks = verifyCodeBlocks;
+
+    /// <summary>Whether frames are refused when a code-block's codeword does not end where its data ends.</summary>
+    public bool VerifiesCodeBlocks { get; }
+
+    public string Name => VerifiesCodeBlocks ? "JPEG 2000 (OpenJPEG via OpenCV, code-blocks verified)" : "JPEG 2000 (OpenJPEG via OpenCV)";
 
     public bool CanDecode(TransferSyntax transferSyntax)
     {
@@ -65,6 +75,11 @@ public sealed class Jpeg2000FrameDecoder : IFrameDecoder
         var codestream = FindCodestream(encoded);
         var header = ReadHeader(codestream);
         Check(header, info);
+        if (VerifiesCodeBlocks && Jpeg2000CodeBlockCheck.FindProblem(codestream) is { } problem)
+        {
+            Corrupt(problem);
+        }
+
         var jp2 = Wrap(codestream, header);
         using var mat = Decode(jp2);
         if (mat.Empty())

@@ -58,7 +58,7 @@ public static class DicomCommand
             DecodedPixelData decoded;
             try
             {
-                decoded = PixelDataDecoder.DecodeAll(DicomFile.Open(file.FullName));
+                decoded = PixelDataDecoder.DecodeAll(DicomFile.Open(file.FullName), FrameDecoderRegistry.Verifying);
             }
             catch (DicomFormatException ex)
             {

@@ -57,7 +57,7 @@ public static class DicomScanCommand
         long sink = 0;
         for (var i = 0; i < frames; i++)
         {
-            var frame = PixelDataDecoder.GetFrame(file, i).Span;
+            var frame = PixelDataDecoder.GetFrame(file, i, FrameDecoderRegistry.Verifying).Span;
             sink += frame.Length == 0 ? 0 : frame[frame.Length / 2];
         }
 

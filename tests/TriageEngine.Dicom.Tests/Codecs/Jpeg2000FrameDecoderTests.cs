@@ -241,13 +241,15 @@ public sealed class Jpeg2000FrameDecoderTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{codestream.Length} truncations took {watch.Elapsed}");
     }
 
-    [Fact]
-    public void DecodeFrame_FlippedBytes_ThrowsDicomFormatExceptionOrDecodes()
+    [Theory]
+    [InlineData(false, 20)]
+    [InlineData(true, 400)]
+    public void DecodeFrame_FlippedBytes_ThrowsDicomFormatExceptionOrDecodes(bool verifyCodeBlocks, int atLeast)
     {
         const int rows = 32, cols = 32;
         var codestream = Codestream(EncodeJp2(Samples(7, rows * cols, 0, 255), rows, cols, 1, false));
         var info = new PixelDataInfo(rows, cols, 1, 1, 8, 8, 7, false, "MONOCHROME2", 0);
-        var decoder = new Jpeg2000FrameDecoder();
+        var decoder = new Jpeg2000FrameDecoder(verifyCodeBlocks);
         var output = new byte[info.FrameLength];
         var rejected = 0;
         for (var i = 0; i < codestream.Length; i++)
@@ -264,8 +266,50 @@ public sealed class Jpeg2000FrameDecoderTests
             }
         }
 
-        // every header byte that matters is checked; flipped entropy-coded bytes decode to other values (J2K has no checksum)
-        Assert.True(rejected > 20, $"only {rejected} of {codestream.Length} flipped bytes rejected");
+        // every header byte that matters is checked (76 of these 967 flips rejected without the code-block check);
+        // with it, flipped entropy-coded bytes are caught too (453 rejected). The others decode to other values
+        // (J2K has no checksum, and a codeword can still end where its bytes end)
+        Assert.True(rejected > atLeast, $"only {rejected} of {codestream.Length} flipped bytes rejected");
+    }
+
+    [Fact]
+    public void CodeBlockCheck_OpenCvLosslessCodestream_EveryCodeBlockEndsAtItsLastByte()
+    {
+        const int rows = 96, cols = 80;
+        var codestream = Codestream(EncodeJp2(Samples(11, rows * cols, 0, 4095), rows, cols, 1, true));
+
+        var report = Jpeg2000CodeBlockCheck.Examine(codestream);
+
+        Assert.True(report.Checked);
+        Assert.Null(report.Problem);
+        Assert.True(report.CodeBlocks >= 16, $"{report.CodeBlocks} code-blocks");
+        Assert.True(report.MostUnused <= 2 && report.MostOverrun <= 4, $"{report.MostUnused} bytes unused, {report.MostOverrun} read past the end");
+    }
+
+    [Fact]
+    public void DecodeFrame_VerifyingChangedEntropyCodedBytes_ThrowsOneLineInvalidPixelData()
+    {
+        const int rows = 96, cols = 80;
+        var codestream = Codestream(EncodeJp2(Samples(11, rows * cols, 0, 4095), rows, cols, 1, true));
+        var info = new PixelDataInfo(rows, cols, 1, 1, 16, 12, 11, false, "MONOCHROME2", 0);
+        var output = new byte[info.FrameLength];
+        var decoder = new Jpeg2000FrameDecoder(verifyCodeBlocks: true);
+        decoder.DecodeFrame(codestream, info, output); // intact: decodes
+
+        // 16 bytes in the second half (code-block data of the finest resolution) set to values that form no marker,
+        // as a disk or a link that flips bits would leave them
+        var bad = (byte[])codestream.Clone();
+        var rng = new Random(3);
+        for (var k = 0; k < 16; k++)
+        {
+            var at = (bad.Length / 2) + rng.Next(0, (bad.Length / 2) - 4);
+            bad[at] = (byte)((bad[at] + 0x35) & 0x7F);
+        }
+
+        var ex = Assert.Throws<DicomFormatException>(() => decoder.DecodeFrame(bad, info, output));
+        Assert.Equal(DicomErrorCode.InvalidPixelData, ex.Code);
+        Assert.Contains("code-block", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
     }
 
     [Theory]

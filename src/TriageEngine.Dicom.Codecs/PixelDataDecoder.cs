@@ -162,9 +162,10 @@ public static class PixelDataDecoder
     private static IFrameDecoder Find(FrameDecoderRegistry registry, DicomFile file, DicomElement pixel)
     {
         var ts = file.TransferSyntax;
-        if (pixel.Fragments is null && ts.IsEncapsulated)
+        if (pixel.Fragments is null && ts.IsEncapsulated && ts.IsKnown)
         {
-            // some files declare a compressed syntax but carry native pixel data
+            // some files declare a compressed syntax but carry native pixel data; a syntax we do not know is not
+            // guessed at (as dcmtk and GDCM refuse it): its pixel data could be encoded any way
             ts = TransferSyntax.ExplicitVRLittleEndian;
         }
 

@@ -179,6 +179,27 @@ public sealed class FrameDecoderTests
         Assert.Equal(3, PixelDataDecoder.DecodeAll(file).Bytes.Length);
     }
 
+    [Fact]
+    public void DecodeAll_NativeDataUnderKnownCompressedSyntax_DecodesAsNative()
+    {
+        byte[] native = [1, 2, 3, 4];
+        var file = TestEncoders.File(TransferSyntax.JpegLossless, 2, 2, 1, 1, 8, native: native);
+
+        Assert.Equal(native, PixelDataDecoder.DecodeAll(file).Bytes);
+    }
+
+    [Fact]
+    public void DecodeAll_UnknownTransferSyntax_ThrowsUnsupportedTransferSyntax()
+    {
+        // as dcmtk and GDCM: pixel data under a syntax nobody knows is not guessed at
+        var file = TestEncoders.File(TransferSyntax.FromUid("1.2.3.4.5.6.7.8.9.0"), 2, 2, 1, 1, 8, native: [1, 2, 3, 4]);
+
+        var ex = Assert.Throws<DicomFormatException>(() => PixelDataDecoder.DecodeAll(file));
+
+        Assert.Equal(DicomErrorCode.UnsupportedTransferSyntax, ex.Code);
+        Assert.Contains("1.2.3.4.5.6.7.8.9.0", ex.Message, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> CorruptionCases() => ["rle-header", "rle-truncated", "jpeg-truncated", "jpeg-garbage", "jpeg-no-sof", "frames-missing", "huge"];
 
     [Theory]

@@ -50,7 +50,6 @@ internal static class Jpeg2000CodeBlockCheck
             return new Report(false, 0, 0, 0, null); // the structure walk in the decoder reports truncations
         }
 
-        var blocks = new List<Block>();
         var bands = new List<Band>();
         for (var c = 0; c < s.Components; c++)
         {
@@ -71,10 +70,6 @@ internal static class Jpeg2000CodeBlockCheck
                 var packetBands = bands.Where(b => b.Component == component && b.Resolution == resolution).ToList();
                 ReadPacket(ref reader, packetBands, layer, body, s.MaxPasses);
             }
-        }
-        catch (IndexOutOfRangeException)
-        {
-            return new Report(true, 0, 0, 0, "JPEG 2000 packet headers run past the end of the tile data");
         }
         catch (InvalidDataException ex)
         {
@@ -108,7 +103,8 @@ internal static class Jpeg2000CodeBlockCheck
             }
         }
 
-        return new Report(true, decoded, mostUnused, mostOverrun, reader.Position == body.Length || reader.Position + 2 >= body.Length
+        // the packets use the tile's data up to its end, bar an EOC or a few bytes of padding
+        return new Report(true, decoded, mostUnused, mostOverrun, body.Length - reader.Position <= ShortLimit
             ? null
             : $"JPEG 2000 packets end at byte {reader.Position} of the {body.Length} of the tile data");
     }
@@ -662,6 +658,11 @@ internal static class Jpeg2000CodeBlockCheck
         {
             if (_count == 0)
             {
+                if (Position >= _data.Length)
+                {
+                    throw new InvalidDataException("JPEG 2000 packet headers run past the end of the tile data");
+                }
+
                 var previous = _buffer;
                 _buffer = _data[Position++];
                 _count = previous == 0xFF ? 7 : 8;

@@ -7,8 +7,9 @@ ensure_dotnet
 # dcmtk: an independent DICOM implementation our files are checked against (dcmdump)
 # dicom3tools: dciodvfy checks the files our writer produces against the IODs
 # python3-torch, python3-torchvision: export the bring-your-own-model examples (models/examples/export.py) their tests load
+# grokj2k-tools: grk_compress writes JPEG 2000 in every progression order and with quality layers for the code-block check
 ensure_packages libgomp1 libgtk-3-0 ca-certificates python3 dcmtk dicom3tools python3-hl7 orthanc orthanc-dicomweb chromium \
-  python3-torch python3-torchvision
+  python3-torch python3-torchvision grokj2k-tools
 
 echo "== PostgreSQL on loopback (repository contract tests run against it and SQLite)"
 eval "$("$REPO_ROOT/scripts/postgres.sh" start)"

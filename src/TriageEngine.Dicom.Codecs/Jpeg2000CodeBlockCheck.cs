@@ -393,62 +393,19 @@ internal static class Jpeg2000CodeBlockCheck
         /// <summary>The packets' (layer, resolution, component) in the progression order; one precinct each.</summary>
         public IEnumerable<(int Layer, int Resolution, int Component)> Order()
         {
-            switch (Progression)
+            var packets = from l in Enumerable.Range(0, Layers)
+                          from r in Enumerable.Range(0, Levels + 1)
+                          from c in Enumerable.Range(0, Components)
+                          select (Layer: l, Resolution: r, Component: c);
+
+            // with one precinct per resolution the position loops of RPCL, PCRL and CPRL have a single step
+            return Progression switch
             {
-                case 0: // LRCP
-                    for (var l = 0; l < Layers; l++)
-                    {
-                        for (var r = 0; r <= Levels; r++)
-                        {
-                            for (var c = 0; c < Components; c++)
-                            {
-                                yield return (l, r, c);
-                            }
-                        }
-                    }
-
-                    break;
-                case 1: // RLCP
-                    for (var r = 0; r <= Levels; r++)
-                    {
-                        for (var l = 0; l < Layers; l++)
-                        {
-                            for (var c = 0; c < Components; c++)
-                            {
-                                yield return (l, r, c);
-                            }
-                        }
-                    }
-
-                    break;
-                case 2: // RPCL
-                    for (var r = 0; r <= Levels; r++)
-                    {
-                        for (var c = 0; c < Components; c++)
-                        {
-                            for (var l = 0; l < Layers; l++)
-                            {
-                                yield return (l, r, c);
-                            }
-                        }
-                    }
-
-                    break;
-                case 3: // PCRL
-                case 4: // CPRL
-                    for (var c = 0; c < Components; c++)
-                    {
-                        for (var r = 0; r <= Levels; r++)
-                        {
-                            for (var l = 0; l < Layers; l++)
-                            {
-                                yield return (l, r, c);
-                            }
-                        }
-                    }
-
-                    break;
-            }
+                0 => packets, // LRCP
+                1 => packets.OrderBy(p => p.Resolution).ThenBy(p => p.Layer).ThenBy(p => p.Component), // RLCP
+                2 => packets.OrderBy(p => p.Resolution).ThenBy(p => p.Component).ThenBy(p => p.Layer), // RPCL
+                _ => packets.OrderBy(p => p.Component).ThenBy(p => p.Resolution).ThenBy(p => p.Layer), // PCRL, CPRL
+            };
         }
     }
 

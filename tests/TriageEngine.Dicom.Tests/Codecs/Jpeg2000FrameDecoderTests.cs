@@ -286,6 +286,76 @@ public sealed class Jpeg2000FrameDecoderTests
         Assert.True(report.MostUnused <= 2 && report.MostOverrun <= 4, $"{report.MostUnused} bytes unused, {report.MostOverrun} read past the end");
     }
 
+    /// <summary>Needs grk_compress (Debian grokj2k-tools, installed by the test command); reported as skipped otherwise.</summary>
+    public sealed class GrokTheoryAttribute : TheoryAttribute
+    {
+        public GrokTheoryAttribute()
+        {
+            if (!File.Exists("/usr/bin/grk_compress"))
+            {
+                Skip = "grk_compress (Debian grokj2k-tools) is not installed";
+            }
+        }
+    }
+
+    /// <summary>
+    /// Grok, an encoder other than OpenCV's, writes the same 12-bit image in each progression order with three quality
+    /// layers: the check reads every packet in order (a code-block's data then spans layers) and finds each codeword
+    /// whole, and with 8 changed bytes in the middle it refuses the codestream.
+    /// </summary>
+    [GrokTheory]
+    [InlineData("LRCP")]
+    [InlineData("RLCP")]
+    [InlineData("RPCL")]
+    [InlineData("PCRL")]
+    [InlineData("CPRL")]
+    public void CodeBlockCheck_GrokLayeredCodestream_ChecksEveryProgressionOrder(string progression)
+    {
+        const int rows = 200, cols = 168;
+        var dir = Directory.CreateTempSubdirectory("j2k-grok");
+        try
+        {
+            var pgm = Path.Combine(dir.FullName, "image.pgm");
+            var samples = Samples(5, rows * cols, 0, 4095);
+            var header = System.Text.Encoding.ASCII.GetBytes($"P5\n{cols} {rows}\n4095\n");
+            var bytes = new byte[header.Length + (samples.Length * 2)];
+            header.CopyTo(bytes, 0);
+            for (var i = 0; i < samples.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(header.Length + (i * 2)), samples[i]);
+            }
+
+            File.WriteAllBytes(pgm, bytes);
+            var output = Path.Combine(dir.FullName, "image.j2k");
+            using (var grok = Process.Start(new ProcessStartInfo("/usr/bin/grk_compress", ["-i", pgm, "-o", output, "-p", progression, "-r", "40,10,1", "-n", "4"])
+                   { RedirectStandardOutput = true, RedirectStandardError = true })!)
+            {
+                _ = grok.StandardOutput.ReadToEnd();
+                _ = grok.StandardError.ReadToEnd();
+                Assert.True(grok.WaitForExit(60_000) && grok.ExitCode == 0, $"grk_compress exited {grok.ExitCode}");
+            }
+
+            var codestream = File.ReadAllBytes(output);
+            var report = Jpeg2000CodeBlockCheck.Examine(codestream);
+            Assert.True(report.Checked);
+            Assert.True(report.Problem is null, report.Problem);
+            Assert.True(report.MostUnused <= 2 && report.MostOverrun <= 4, $"{report.MostUnused} bytes unused, {report.MostOverrun} read past the end");
+
+            var bad = (byte[])codestream.Clone();
+            for (var k = 0; k < 8; k++)
+            {
+                var at = (bad.Length / 2) + (k * 37);
+                bad[at] = (byte)((bad[at] + 0x35) & 0x7F);
+            }
+
+            Assert.NotNull(Jpeg2000CodeBlockCheck.Examine(bad).Problem);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void DecodeFrame_VerifyingChangedEntropyCodedBytes_ThrowsOneLineInvalidPixelData()
     {

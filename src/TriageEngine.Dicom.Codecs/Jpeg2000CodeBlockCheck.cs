@@ -40,15 +40,7 @@ internal static class Jpeg2000CodeBlockCheck
             return new Report(false, 0, 0, 0, null);
         }
 
-        byte[] body;
-        try
-        {
-            body = s.Body(cs);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            return new Report(false, 0, 0, 0, null); // the structure walk in the decoder reports truncations
-        }
+        var body = s.Body(cs); // the tile-parts were checked to lie within the codestream
 
         var bands = new List<Band>();
         for (var c = 0; c < s.Components; c++)
@@ -276,6 +268,11 @@ internal static class Jpeg2000CodeBlockCheck
 
                     break;
                 case 0xFF52:
+                    if (seg.Length < 10)
+                    {
+                        return false;
+                    }
+
                     cod = at + 4;
                     break;
                 case 0xFF5C: // QCD: the most magnitude bit-planes a band can have, G + exponent - 1 (E.1)
@@ -504,10 +501,10 @@ internal static class Jpeg2000CodeBlockCheck
         private readonly int[] _value;
         private readonly int[] _parent;
         private readonly int _leaves;
+        private readonly int _width;
 
         public TagTree(int width, int height)
         {
-            var nodes = new List<int>(); // parent index per node, level by level
             var levelStart = new List<int>();
             int w = Math.Max(width, 1), h = Math.Max(height, 1), start = 0;
             _leaves = width * height;
@@ -543,17 +540,15 @@ internal static class Jpeg2000CodeBlockCheck
             _low = new int[start];
             _value = new int[start];
             Array.Fill(_value, int.MaxValue);
-            Width = Math.Max(width, 1);
+            _width = sizes[0].W;
         }
-
-        private int Width { get; }
 
         /// <summary>Reads bits until it knows whether the leaf's value is below <paramref name="threshold"/>.</summary>
         public bool Decode(ref HeaderBits bits, int x, int y, int threshold)
         {
             Span<int> stack = stackalloc int[32];
             var depth = 0;
-            var node = (y * Width) + x;
+            var node = (y * _width) + x;
             if (node >= _leaves)
             {
                 throw new InvalidDataException("JPEG 2000 tag tree index out of range");

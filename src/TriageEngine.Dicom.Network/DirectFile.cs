@@ -9,7 +9,7 @@ namespace TriageEngine.Dicom.Network;
 /// instance) was a quarter of the server's CPU; the instance is read again only by the triage of its study, for which
 /// a read from disk is cheap. The file is then fsync'd (its length and blocks), as a buffered one would be.
 /// </summary>
-internal static unsafe partial class DirectFile
+internal static unsafe class DirectFile
 {
     /// <summary>Alignment of the buffer address, file offsets and lengths: at least the logical block size of the disks in use.</summary>
     internal const int Alignment = 4096;
@@ -41,7 +41,7 @@ internal static unsafe partial class DirectFile
             return false;
         }
 
-        var fd = Open(path, WriteOnly | Create | Exclusive | CloseOnExec | Direct, Mode);
+        var fd = Libc.Open(path, WriteOnly | Create | Exclusive | CloseOnExec | Direct, Mode);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -97,8 +97,8 @@ internal static unsafe partial class DirectFile
 
                 if (aligned < filled)
                 {
-                    var flags = Fcntl(fd, GetFlags, 0);
-                    if (flags < 0 || Fcntl(fd, SetFlags, flags & ~Direct) < 0)
+                    var flags = Libc.Fcntl(fd, GetFlags, 0);
+                    if (flags < 0 || Libc.Fcntl(fd, SetFlags, flags & ~Direct) < 0)
                     {
                         throw new IOException($"cannot end the direct write of {path} (errno {Marshal.GetLastPInvokeError()})");
                     }
@@ -112,7 +112,7 @@ internal static unsafe partial class DirectFile
                 break;
             }
 
-            if (FSync(fd) != 0)
+            if (Libc.FSync(fd) != 0)
             {
                 throw new IOException($"fsync of {path} failed (errno {Marshal.GetLastPInvokeError()})");
             }
@@ -123,10 +123,10 @@ internal static unsafe partial class DirectFile
         finally
         {
             ReturnChunk(chunk);
-            _ = Close(fd);
+            _ = Libc.Close(fd);
             if (!written)
             {
-                _ = Unlink(path);
+                _ = Libc.Unlink(path);
             }
         }
     }
@@ -137,7 +137,7 @@ internal static unsafe partial class DirectFile
         var done = 0;
         while (done < length)
         {
-            var n = PWrite(fd, (byte*)buffer + done, length - done, offset + done);
+            var n = Libc.PWrite(fd, (byte*)buffer + done, length - done, offset + done);
             if (n < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
@@ -174,28 +174,4 @@ internal static unsafe partial class DirectFile
             NativeMemory.AlignedFree((void*)chunk);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial nint PWrite(int fd, byte* buffer, nint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Fcntl(int fd, int command, int argument);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int FSync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "unlink", StringMarshalling = StringMarshalling.Utf8)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Unlink(string path);
 }

@@ -6,7 +6,7 @@ namespace TriageEngine.Dicom.Network;
 /// fsync of a folder, so that a file renamed into it is still named there after a power loss (POSIX: the rename is
 /// durable only once the folder is synced). No-op on Windows, where NTFS journals the rename.
 /// </summary>
-public static partial class DurableDirectory
+public static class DurableDirectory
 {
     private const int ReadOnly = 0; // O_RDONLY
     private const int Directory = 0x10000; // O_DIRECTORY on Linux x64/arm64
@@ -21,7 +21,7 @@ public static partial class DurableDirectory
         }
 
         var flags = ReadOnly | (OperatingSystem.IsLinux() ? Directory : 0);
-        var fd = Open(directory, flags);
+        var fd = Libc.Open(directory, flags, 0);
         if (fd < 0)
         {
             throw new IOException($"cannot open folder {directory} to sync it (errno {Marshal.GetLastPInvokeError()})");
@@ -29,26 +29,14 @@ public static partial class DurableDirectory
 
         try
         {
-            if (Fsync(fd) != 0)
+            if (Libc.FSync(fd) != 0)
             {
                 throw new IOException($"fsync of folder {directory} failed (errno {Marshal.GetLastPInvokeError()})");
             }
         }
         finally
         {
-            _ = Close(fd);
+            _ = Libc.Close(fd);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static partial int Close(int fd);
 }
